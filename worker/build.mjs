@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Builds dist/ringflate-worker.js: one classic worker script with the
+// WebAssembly engine inlined (deflated + base64), no import/export, no eval,
+// no second request.
+//
+//   node worker/build.mjs [--features zlib-rs|miniz] [--opt Oz|O3|none] [--out dist/ringflate-worker.js]
+//
+// Steps: cargo build (wasm32) → wasm-bindgen --target no-modules → wasm-opt
+// (npm `binaryen`) → deflate-raw level 9 → base64 → glue + bootstrap in one
+// function scope → esbuild minify.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const features = opt('features', '');
+const level = opt('opt', 'O3');
+const outFile = path.resolve(root, opt('out', 'dist/ringflate-worker.js'));
+
+function run(cmd, argv, env = {}) {
+  execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+}
+
+// wasm-bindgen's CLI must match the crate's pinned version exactly.
+const cargoToml = fs.readFileSync(path.join(root, 'worker/Cargo.toml'), 'utf8');
+const pinned = /wasm-bindgen = "=([^"]+)"/.exec(cargoToml)?.[1];
+let cli = '';
+try {
+  cli = execFileSync('wasm-bindgen', ['--version'], { encoding: 'utf8' }).trim().split(' ')[1];
+} catch {
+  cli = 'not installed';
+}
+if (cli !== pinned) {
+  console.error(`wasm-bindgen CLI is ${cli}, the crate pins ${pinned}.\n` +
+    `Install the matching CLI: cargo install wasm-bindgen-cli --version ${pinned}  (or run .ci/setup)`);
+  process.exit(1);
+}
+
+const cargoArgs = ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'ringflate'];
+if (features) cargoArgs.push('--no-default-features', '--features', features);
+run('cargo', cargoArgs);
+
+const work = path.join(root, 'target/ringflate-build');
+fs.rmSync(work, { recursive: true, force: true });
+fs.mkdirSync(work, { recursive: true });
+run('wasm-bindgen', [
+  '--target', 'no-modules', '--no-typescript', '--out-dir', work, '--out-name', 'engine',
+  path.join(root, 'target/wasm32-unknown-unknown/release/ringflate.wasm'),
+]);
+const bgWasm = path.join(work, 'engine_bg.wasm');
+if (level !== 'none') {
+  const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
+  run(wasmOpt, [`-${level}`, '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
+    '--enable-sign-ext', '--enable-reference-types', '--enable-mutable-globals', '--enable-multivalue',
+    '--strip-debug', '--strip-producers', bgWasm, '-o', bgWasm]);
+}
+const wasm = fs.readFileSync(bgWasm);
+const packed = zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 });
+const glue = fs.readFileSync(path.join(work, 'engine.js'), 'utf8');
+const bootstrap = fs.readFileSync(path.join(root, 'worker/js/bootstrap.js'), 'utf8')
+  .replace('__RINGFLATE_WASM__', () => packed.toString('base64'));
+const source = `(function(){"use strict";\n${glue}\n${bootstrap}\n})();\n`;
+const { code } = transformSync(source, { minify: true, target: 'es2018', charset: 'ascii', legalComments: 'none' });
+
+// The file must stay a classic script that needs no eval and no other request.
+for (const [bad, why] of [[/\bimport\s*[({'"*]|\bexport\s/, 'module syntax'], [/\beval\(|new Function\b/, 'eval'],
+  [/\bblob:/, 'blob: URL'], [/\bimportScripts\b/, 'importScripts']]) {
+  if (bad.test(code)) throw new Error(`built worker contains ${why}`);
+}
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+fs.writeFileSync(outFile, code);
+const size = { raw: Buffer.byteLength(code), gzip: zlib.gzipSync(code, { level: 9 }).length,
+  wasm: wasm.length, wasmDeflated: packed.length, features: features || 'default', opt: level };
+fs.writeFileSync(outFile.replace(/\.js$/, '.size.json'), JSON.stringify(size, null, 2) + '\n');
+console.log(`${path.relative(root, outFile)}: ${size.raw} bytes, ${size.gzip} gzipped (wasm ${size.wasm} → ${size.wasmDeflated} deflated)`);

@@ -1,0 +1,90 @@
+// ringflate worker bootstrap. The build wraps this file, together with the
+// wasm-bindgen glue (which defines `wasm_bindgen`), in one function scope and
+// fills in the atob() argument with the deflated, base64-encoded module.
+//
+// Start-up contract (Sentry's host has no timeout):
+// - messages that arrive before the engine is ready are queued and handled in
+//   arrival order right after the first message;
+// - the first message is always posted: success once the module is running,
+//   or success:false with what to change when it cannot start (for example a
+//   CSP sent with this file that forbids WebAssembly); from then on every
+//   message with an id is answered, so nothing waits forever.
+
+var queue = [];
+var handle = null;
+var cspViolation = null;
+
+self.addEventListener('securitypolicyviolation', function (e) {
+  cspViolation = e;
+});
+
+self.onmessage = function (e) {
+  if (handle) handle(e.data);
+  else queue.push(e.data);
+};
+
+function post(id, method, success, response) {
+  postMessage({ id: id, method: method, success: success, response: response });
+}
+
+function replyError(data, text) {
+  if (data !== null && typeof data === 'object' && data.id !== undefined) {
+    post(data.id, data.method, false, text);
+  }
+}
+
+function ready(fn) {
+  handle = fn;
+  var q = queue;
+  queue = null;
+  for (var i = 0; i < q.length; i++) fn(q[i]);
+}
+
+function wasmBytes() {
+  var bin = atob('__RINGFLATE_WASM__');
+  var bytes = new Uint8Array(bin.length);
+  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Response(
+    new Response(bytes).body.pipeThrough(new DecompressionStream('deflate-raw'))
+  ).arrayBuffer();
+}
+
+function explain(err) {
+  var said = String((err && err.message) || err);
+  if (typeof WebAssembly !== 'object') {
+    return 'ringflate: WebAssembly is not available in this worker (disabled by the browser or its settings); the SDK keeps events uncompressed.';
+  }
+  if (cspViolation || /Content Security|unsafe-eval|wasm-eval/i.test(said)) {
+    return "ringflate: the Content Security Policy sent with the worker file forbids compiling WebAssembly. Add 'wasm-unsafe-eval' to the script-src of the CSP header served with ringflate-worker.js (for example: script-src 'self' 'wasm-unsafe-eval'); the page's own CSP does not need it. Browser said: " + said;
+  }
+  if (typeof DecompressionStream !== 'function') {
+    return 'ringflate: this browser lacks DecompressionStream (needs Chrome 80, Firefox 113, Safari 16.4 or later). Browser said: ' + said;
+  }
+  return 'ringflate: the WebAssembly engine failed to start. Browser said: ' + said;
+}
+
+Promise.resolve()
+  .then(wasmBytes)
+  .then(function (buf) {
+    return wasm_bindgen({ module_or_path: buf });
+  })
+  .then(
+    function () {
+      post(undefined, 'init', true, undefined);
+      ready(function (data) {
+        try {
+          var ignored = wasm_bindgen.onSentryMessage(data);
+          if (ignored) console.warn(ignored);
+        } catch (err) {
+          replyError(data, 'ringflate: internal error: ' + String((err && err.message) || err));
+        }
+      });
+    },
+    function (err) {
+      var reason = explain(err);
+      post(undefined, 'init', false, reason);
+      ready(function (data) {
+        replyError(data, reason);
+      });
+    }
+  );

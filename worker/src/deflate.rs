@@ -1,0 +1,260 @@
+//! Raw deflate on top of flate2, and the zlib framing (RFC 1950) around it.
+//!
+//! ringflate writes the zlib header and the Adler-32 trailer itself instead of
+//! letting the backend do it, for two reasons:
+//! - the header is always `78 9C` whatever the level (FLEVEL is advisory, and
+//!   Sentry's ingestion looks for exactly these two bytes);
+//! - a stream can then be assembled from independently flushed chunks (see
+//!   [`Deflater::flush`] with `full = true`) whose checksums are joined with
+//!   [`crate::adler::Adler32::combine`], so old chunks can be dropped without
+//!   recompressing what is kept.
+
+use crate::adler::Adler32;
+use flate2::{Compress, Compression, FlushCompress, Status};
+
+/// CMF = 0x78 (deflate, 32 KiB window), FLG = 0x9C (FLEVEL 2 "default", no dictionary).
+pub const ZLIB_HEADER: [u8; 2] = [0x78, 0x9C];
+
+/// An empty final block with fixed Huffman codes (BFINAL=1, BTYPE=01, end-of-block).
+/// Appended to a raw deflate stream that ends on a byte boundary, it ends the stream.
+pub const FINAL_EMPTY_BLOCK: [u8; 2] = [0x03, 0x00];
+
+/// The compression level used unless configured otherwise (chosen by measurement,
+/// see README "Build decisions").
+pub const DEFAULT_LEVEL: u32 = 6;
+
+/// The backend reported an internal error; never caused by the data itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeflateError;
+
+impl core::fmt::Display for DeflateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("internal deflate error")
+    }
+}
+
+/// A raw deflate compressor that appends its output to caller-owned buffers.
+pub struct Deflater {
+    c: Compress,
+    level: u32,
+}
+
+impl Deflater {
+    pub fn new(level: u32) -> Self {
+        let level = level.min(9);
+        Deflater {
+            c: Compress::new(Compression::new(level), false),
+            level,
+        }
+    }
+
+    /// Compresses `input`; output that is ready is appended to `out`, the rest
+    /// stays in the compressor until the next write, flush or finish.
+    pub fn write(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
+        self.run(input, out, FlushCompress::None)
+    }
+
+    /// Emits everything written so far and ends on a byte boundary (an empty stored
+    /// block). With `full`, later output does not refer to anything before this
+    /// point, so the bytes since the previous full flush form a self-contained chunk.
+    pub fn flush(&mut self, out: &mut Vec<u8>, full: bool) -> Result<(), DeflateError> {
+        let mode = if full {
+            FlushCompress::Full
+        } else {
+            FlushCompress::Sync
+        };
+        self.run(&[], out, mode)
+    }
+
+    /// Ends the raw stream with a final block and readies the compressor for a new one.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DeflateError> {
+        let r = self.run(&[], out, FlushCompress::Finish);
+        self.reset();
+        r
+    }
+
+    /// Drops any buffered input and starts a new raw stream.
+    ///
+    /// A fresh compressor rather than `Compress::reset`: with the zlib-rs backend,
+    /// `reset` after input at level 1 leaves state behind that corrupts the next
+    /// stream (found by `tests/sentry_protocol.rs`).
+    pub fn reset(&mut self) {
+        self.c = Compress::new(Compression::new(self.level), false);
+    }
+
+    fn run(
+        &mut self,
+        mut input: &[u8],
+        out: &mut Vec<u8>,
+        mode: FlushCompress,
+    ) -> Result<(), DeflateError> {
+        loop {
+            let spare = out.capacity() - out.len();
+            if spare < 64 || spare < input.len() / 4 {
+                out.reserve((input.len() / 2).max(16 * 1024));
+            }
+            let before = self.c.total_in();
+            let status = self
+                .c
+                .compress_vec(input, out, mode)
+                .map_err(|_| DeflateError)?;
+            let consumed = (self.c.total_in() - before) as usize;
+            input = input.get(consumed..).unwrap_or_default();
+            match status {
+                Status::StreamEnd => return Ok(()),
+                Status::Ok | Status::BufError => {}
+            }
+            let room_left = out.len() < out.capacity();
+            match mode {
+                FlushCompress::None if input.is_empty() => return Ok(()),
+                // A flush is complete once the backend stops short of filling the buffer.
+                FlushCompress::Sync | FlushCompress::Full if input.is_empty() && room_left => {
+                    return Ok(())
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One zlib stream being written: header, raw deflate, Adler-32 trailer.
+pub struct ZlibWriter {
+    deflater: Deflater,
+    adler: Adler32,
+    out: Vec<u8>,
+    raw_len: u64,
+}
+
+impl ZlibWriter {
+    pub fn new(level: u32) -> Self {
+        ZlibWriter {
+            deflater: Deflater::new(level),
+            adler: Adler32::new(),
+            out: ZLIB_HEADER.to_vec(),
+            raw_len: 0,
+        }
+    }
+
+    pub fn write(&mut self, data: &[u8]) -> Result<(), DeflateError> {
+        self.adler.update(data);
+        self.raw_len += data.len() as u64;
+        self.deflater.write(data, &mut self.out)
+    }
+
+    /// Uncompressed bytes written since the stream started.
+    pub fn raw_len(&self) -> u64 {
+        self.raw_len
+    }
+
+    /// Compressed bytes produced so far (the backend may still hold some input).
+    pub fn compressed_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Closes the stream and returns it; the writer starts a new, empty stream.
+    pub fn finish(&mut self) -> Result<Vec<u8>, DeflateError> {
+        let r = self.deflater.finish(&mut self.out);
+        let mut done = core::mem::replace(&mut self.out, ZLIB_HEADER.to_vec());
+        done.extend_from_slice(&self.adler.value().to_be_bytes());
+        self.adler = Adler32::new();
+        self.raw_len = 0;
+        r.map(|()| done)
+    }
+
+    /// Discards the stream and starts a new, empty one.
+    pub fn reset(&mut self) {
+        self.deflater.reset();
+        self.out.clear();
+        self.out.extend_from_slice(&ZLIB_HEADER);
+        self.adler = Adler32::new();
+        self.raw_len = 0;
+    }
+}
+
+/// gzip (RFC 1952) of `data` in one go: `compress` in Sentry's protocol.
+pub fn gzip(data: &[u8], level: u32) -> Result<Vec<u8>, DeflateError> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4 + 64),
+        Compression::new(level.min(9)),
+    );
+    enc.write_all(data).map_err(|_| DeflateError)?;
+    enc.finish().map_err(|_| DeflateError)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Read;
+
+    pub fn inflate_zlib(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .expect("valid zlib stream");
+        out
+    }
+
+    #[test]
+    fn zlib_stream_round_trips_at_every_level() {
+        let text = b"{\"type\":3,\"data\":{\"source\":1}},".repeat(2_000);
+        for level in 0..=9 {
+            let mut w = ZlibWriter::new(level);
+            w.write(&text).unwrap();
+            let z = w.finish().unwrap();
+            assert_eq!(&z[..2], &ZLIB_HEADER, "level {level}");
+            assert_eq!(inflate_zlib(&z), text, "level {level}");
+            // Nothing after the trailer: a strict decoder consumes every byte.
+            let mut d = flate2::read::ZlibDecoder::new(&z[..]);
+            let mut sink = Vec::new();
+            d.read_to_end(&mut sink).unwrap();
+            assert_eq!(d.total_in() as usize, z.len());
+        }
+    }
+
+    #[test]
+    fn full_flush_chunks_are_self_contained() {
+        // Chunks cut at full flushes can be reassembled starting from any chunk.
+        let parts: Vec<Vec<u8>> = (0..5)
+            .map(|i| format!("chunk {i}: ").into_bytes().repeat(500 + i * 37))
+            .collect();
+        let mut d = Deflater::new(DEFAULT_LEVEL);
+        let mut chunks = Vec::new();
+        for p in &parts {
+            let mut c = Vec::new();
+            d.write(p, &mut c).unwrap();
+            d.flush(&mut c, true).unwrap();
+            assert_eq!(&c[c.len() - 4..], &[0, 0, 0xff, 0xff]);
+            chunks.push(c);
+        }
+        for start in 0..parts.len() {
+            let mut z = ZLIB_HEADER.to_vec();
+            let mut adler = Adler32::new();
+            for (c, p) in chunks[start..].iter().zip(&parts[start..]) {
+                z.extend_from_slice(c);
+                let mut a = Adler32::new();
+                a.update(p);
+                adler = adler.combine(a, p.len() as u64);
+            }
+            z.extend_from_slice(&FINAL_EMPTY_BLOCK);
+            z.extend_from_slice(&adler.value().to_be_bytes());
+            assert_eq!(
+                inflate_zlib(&z),
+                parts[start..].concat(),
+                "from chunk {start}"
+            );
+        }
+    }
+
+    #[test]
+    fn gzip_round_trips() {
+        let text = "héllo 世界 🎉".repeat(100);
+        let gz = gzip(text.as_bytes(), DEFAULT_LEVEL).unwrap();
+        assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, text);
+    }
+}
