@@ -3,7 +3,10 @@
 // WebAssembly engine inlined (deflated + base64), no import/export, no eval,
 // no second request.
 //
-//   node worker/build.mjs [--features zlib-rs|miniz] [--opt Oz|O3|none] [--out dist/ringflate-worker.js]
+//   node worker/build.mjs [--features zlib-rs|miniz] [--opt Oz|O3|none] [--level 0-9] [--simd]
+//                         [--out dist/ringflate-worker.js]
+// The options exist so the benchmark can compare build variants; the defaults
+// are the shipped build.
 //
 // Steps: cargo build (wasm32) → wasm-bindgen --target no-modules → wasm-opt
 // (npm `binaryen`) → deflate-raw level 9 → base64 → glue + bootstrap in one
@@ -24,6 +27,8 @@ const opt = (name, dflt) => {
 const features = opt('features', '');
 const level = opt('opt', 'O3');
 const outFile = path.resolve(root, opt('out', 'dist/ringflate-worker.js'));
+const compressLevel = opt('level', '');
+const simd = args.includes('--simd');
 
 function run(cmd, argv, env = {}) {
   execFileSync(cmd, argv, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
@@ -46,7 +51,10 @@ if (cli !== pinned) {
 
 const cargoArgs = ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'ringflate'];
 if (features) cargoArgs.push('--no-default-features', '--features', features);
-run('cargo', cargoArgs);
+const cargoEnv = {};
+if (compressLevel) cargoEnv.RINGFLATE_LEVEL = compressLevel;
+if (simd) cargoEnv.CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS = '-C target-feature=+simd128';
+run('cargo', cargoArgs, cargoEnv);
 
 const work = path.join(root, 'target/ringflate-build');
 fs.rmSync(work, { recursive: true, force: true });
@@ -60,6 +68,7 @@ if (level !== 'none') {
   const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
   run(wasmOpt, [`-${level}`, '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
     '--enable-sign-ext', '--enable-reference-types', '--enable-mutable-globals', '--enable-multivalue',
+    ...(simd ? ['--enable-simd'] : []),
     '--strip-debug', '--strip-producers', bgWasm, '-o', bgWasm]);
 }
 const wasm = fs.readFileSync(bgWasm);
@@ -78,6 +87,6 @@ for (const [bad, why] of [[/\bimport\s*[({'"*]|\bexport\s/, 'module syntax'], [/
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(outFile, code);
 const size = { raw: Buffer.byteLength(code), gzip: zlib.gzipSync(code, { level: 9 }).length,
-  wasm: wasm.length, wasmDeflated: packed.length, features: features || 'default', opt: level };
+  wasm: wasm.length, wasmDeflated: packed.length, features: features || 'default', opt: level, level: compressLevel || 'default', simd };
 fs.writeFileSync(outFile.replace(/\.js$/, '.size.json'), JSON.stringify(size, null, 2) + '\n');
 console.log(`${path.relative(root, outFile)}: ${size.raw} bytes, ${size.gzip} gzipped (wasm ${size.wasm} → ${size.wasmDeflated} deflated)`);

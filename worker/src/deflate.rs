@@ -20,8 +20,20 @@ pub const ZLIB_HEADER: [u8; 2] = [0x78, 0x9C];
 pub const FINAL_EMPTY_BLOCK: [u8; 2] = [0x03, 0x00];
 
 /// The compression level used unless configured otherwise (chosen by measurement,
-/// see README "Build decisions").
-pub const DEFAULT_LEVEL: u32 = 6;
+/// see README "Build decisions"). A build may override it with the environment
+/// variable `RINGFLATE_LEVEL` (0–9) at compile time, which the benchmarks use to
+/// compare levels.
+pub const DEFAULT_LEVEL: u32 = match option_env!("RINGFLATE_LEVEL") {
+    Some(v) => parse_level(v),
+    None => 6,
+};
+
+const fn parse_level(v: &str) -> u32 {
+    match v.as_bytes() {
+        [d @ b'0'..=b'9'] => (*d - b'0') as u32,
+        _ => panic!("RINGFLATE_LEVEL must be a single digit 0-9"),
+    }
+}
 
 /// The backend reported an internal error; never caused by the data itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
