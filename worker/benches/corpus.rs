@@ -1,0 +1,272 @@
+//! Native throughput over the rrweb corpus (`../shared/corpus/*.ndjson.gz`).
+//!
+//! Per corpus file:
+//! - `sentry_worker/<file>`: [`SentryWorker`] fed one `addEvent` message per
+//!   event, `finish` whenever 5 s of event time (the events' `timestamp`) have
+//!   passed since the segment's first event, and once at the end — the drop-in
+//!   worker's job without the JS boundary;
+//! - `ceiling_zlib_rs/<file>` and `ceiling_miniz/<file>`: the whole stream text
+//!   `'[' + events.join(',') + ']'` compressed to raw deflate in one call at the
+//!   same level, with each backend called directly.
+//!
+//! Throughput is the byte length of that whole-stream text per iteration, so all
+//! three rows of a file divide the same number. Every output is inflated and
+//! compared with its input once before timing. The compressed sizes are printed
+//! as `RINGFLATE_BENCH {json}` lines for `bench/run.mjs`.
+//!
+//! Environment: `RINGFLATE_CORPUS` (corpus folder), `RINGFLATE_BENCH_FILES`
+//! (comma-separated name filter), `RINGFLATE_BENCH_QUICK=1` (short run).
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
+use ringflate::deflate::DEFAULT_LEVEL;
+use ringflate::sentry::{Field, Message, Outcome, Response, SentryWorker};
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Sentry's host flushes at most every 5 s; the benchmark finishes a segment
+/// every 5 s of event time.
+const SEGMENT_MS: f64 = 5000.0;
+
+struct Corpus {
+    name: String,
+    events: Vec<String>,
+    /// Top-level `timestamp` of each event (ms).
+    times: Vec<f64>,
+}
+
+impl Corpus {
+    fn stream_text(&self) -> String {
+        format!("[{}]", self.events.join(","))
+    }
+
+    /// Indices at which a new segment starts (always includes 0 when non-empty).
+    fn segment_starts(&self) -> Vec<usize> {
+        let mut starts = Vec::new();
+        let mut seg_start = f64::NEG_INFINITY;
+        for (i, &t) in self.times.iter().enumerate() {
+            if i == 0 || t - seg_start >= SEGMENT_MS {
+                starts.push(i);
+                seg_start = t;
+            }
+        }
+        starts
+    }
+}
+
+fn corpus_dir() -> PathBuf {
+    match std::env::var_os("RINGFLATE_CORPUS") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+    }
+}
+
+/// The value of the top-level key `timestamp` of one JSON object text, found
+/// by scanning (nested objects may carry their own `timestamp`).
+fn top_level_timestamp(event: &str) -> Option<f64> {
+    let b = event.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if depth == 1
+                    && &b[start..i.min(b.len())] == b"timestamp"
+                    && b.get(i + 1) == Some(&b':')
+                {
+                    let rest = &event[i + 2..];
+                    let end = rest
+                        .find(|c: char| {
+                            !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+                        })
+                        .unwrap_or(rest.len());
+                    return rest[..end].parse().ok();
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn load() -> Vec<Corpus> {
+    let dir = corpus_dir();
+    let filter: Vec<String> = std::env::var("RINGFLATE_BENCH_FILES")
+        .map(|s| s.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus folder {}: {e}", dir.display()))
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".ndjson.gz"))
+        .filter(|n| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str())))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no corpus files in {}", dir.display());
+    names
+        .into_iter()
+        .map(|file| {
+            let f = std::fs::File::open(dir.join(&file)).unwrap();
+            let events: Vec<String> = BufReader::new(GzDecoder::new(f))
+                .lines()
+                .map(Result::unwrap)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let times = events
+                .iter()
+                .map(|e| {
+                    top_level_timestamp(e)
+                        .unwrap_or_else(|| panic!("{file}: event without timestamp"))
+                })
+                .collect();
+            Corpus {
+                name: file.trim_end_matches(".ndjson.gz").to_owned(),
+                events,
+                times,
+            }
+        })
+        .collect()
+}
+
+fn add_event(event: &str) -> Message {
+    Message::Object {
+        id: Field::Number,
+        method: Field::Str("addEvent".to_owned()),
+        arg: Field::Str(event.to_owned()),
+    }
+}
+
+fn finish() -> Message {
+    Message::Object {
+        id: Field::Number,
+        method: Field::Str("finish".to_owned()),
+        arg: Field::Absent,
+    }
+}
+
+fn take_bytes(o: Outcome) -> Vec<u8> {
+    match o {
+        Outcome::Ok(Response::Bytes(b)) => b,
+        other => panic!("finish failed: {other:?}"),
+    }
+}
+
+/// Runs the corpus through a fresh worker; returns every `finish` output.
+fn run_sentry(c: &Corpus, starts: &[usize]) -> Vec<Vec<u8>> {
+    let mut w = SentryWorker::default();
+    let mut outs = Vec::with_capacity(starts.len());
+    let mut next = 1;
+    for (i, e) in c.events.iter().enumerate() {
+        if next < starts.len() && starts[next] == i {
+            outs.push(take_bytes(w.handle(finish())));
+            next += 1;
+        }
+        match w.handle(add_event(e)) {
+            Outcome::Ok(Response::Nothing) => {}
+            other => panic!("addEvent failed: {other:?}"),
+        }
+    }
+    outs.push(take_bytes(w.handle(finish())));
+    outs
+}
+
+fn ceiling_zlib_rs(text: &[u8], out: &mut Vec<u8>) -> usize {
+    let config = zlib_rs::DeflateConfig {
+        level: DEFAULT_LEVEL as i32,
+        window_bits: -15,
+        ..Default::default()
+    };
+    out.resize(zlib_rs::compress_bound(text.len()), 0);
+    let (done, rc) = zlib_rs::compress_slice(out, text, config);
+    assert_eq!(rc, zlib_rs::ReturnCode::Ok);
+    done.len()
+}
+
+fn ceiling_miniz(text: &[u8]) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(text, DEFAULT_LEVEL as u8)
+}
+
+fn inflate_zlib(z: &[u8]) -> String {
+    let mut s = String::new();
+    ZlibDecoder::new(z).read_to_string(&mut s).unwrap();
+    s
+}
+
+fn inflate_raw(z: &[u8]) -> String {
+    let mut s = String::new();
+    DeflateDecoder::new(z).read_to_string(&mut s).unwrap();
+    s
+}
+
+fn report(file: &str, bench: &str, input: usize, compressed: usize, finishes: usize) {
+    println!(
+        "RINGFLATE_BENCH {{\"file\":\"{file}\",\"bench\":\"{bench}\",\"level\":{DEFAULT_LEVEL},\"input\":{input},\"compressed\":{compressed},\"finishes\":{finishes}}}"
+    );
+}
+
+fn benches(crit: &mut Criterion) {
+    let quick = std::env::var("RINGFLATE_BENCH_QUICK").is_ok_and(|v| v == "1");
+    for c in load() {
+        let text = c.stream_text();
+        let starts = c.segment_starts();
+
+        // Correctness first: every output inflates to exactly its input.
+        let outs = run_sentry(&c, &starts);
+        assert_eq!(outs.len(), starts.len());
+        for (k, out) in outs.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(c.events.len());
+            let want = format!("[{}]", c.events[starts[k]..end].join(","));
+            assert_eq!(&out[..2], &[0x78, 0x9C], "{}: zlib header", c.name);
+            assert!(inflate_zlib(out) == want, "{}: segment {k} differs", c.name);
+        }
+        report(
+            &c.name,
+            "sentry_worker",
+            text.len(),
+            outs.iter().map(Vec::len).sum(),
+            outs.len(),
+        );
+        let mut buf = Vec::new();
+        let n = ceiling_zlib_rs(text.as_bytes(), &mut buf);
+        assert!(
+            inflate_raw(&buf[..n]) == text,
+            "{}: zlib-rs round trip",
+            c.name
+        );
+        report(&c.name, "ceiling_zlib_rs", text.len(), n, 1);
+        let m = ceiling_miniz(text.as_bytes());
+        assert!(inflate_raw(&m) == text, "{}: miniz round trip", c.name);
+        report(&c.name, "ceiling_miniz", text.len(), m.len(), 1);
+
+        let mut g = crit.benchmark_group(c.name.clone());
+        g.sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(if quick { 200 } else { 1000 }))
+            .measurement_time(Duration::from_millis(if quick { 1000 } else { 4000 }))
+            .throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function("sentry_worker", |b| {
+            b.iter(|| black_box(run_sentry(&c, &starts)))
+        });
+        g.bench_function("ceiling_zlib_rs", |b| {
+            b.iter(|| black_box(ceiling_zlib_rs(black_box(text.as_bytes()), &mut buf)))
+        });
+        g.bench_function("ceiling_miniz", |b| {
+            b.iter(|| black_box(ceiling_miniz(black_box(text.as_bytes()))))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(corpus, benches);
+criterion_main!(corpus);
