@@ -168,7 +168,9 @@ function parseRecording(payload, segmentId, expectCompressed) {
 
 export function parseEnvelope(body, { expectCompressed } = {}) {
   const { header, items } = splitEnvelope(body);
-  if (typeof header.event_id !== 'string' || !HEX32.test(header.event_id)) {
+  // Envelopes that carry an event (a replay, an error) are named by it; session updates are not.
+  const hasEvent = items.some((i) => ['replay_event', 'event', 'transaction'].includes(i.header.type));
+  if ((hasEvent || header.event_id !== undefined) && (typeof header.event_id !== 'string' || !HEX32.test(header.event_id))) {
     fail(`envelope header: event_id ${JSON.stringify(header.event_id)} is not 32 hex chars`);
   }
   if (typeof header.sent_at !== 'string' || Number.isNaN(Date.parse(header.sent_at))) {

@@ -1,0 +1,187 @@
+// End to end: a real app page under a strict CSP, the real @sentry/browser with Session Replay and
+// `workerUrl` pointing at the built ringflate worker, a real Chromium, and a local ingest endpoint that parses
+// every envelope strictly (tests/lib/envelope.mjs).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from './lib/server.mjs';
+import { launchBrowser, watchPage } from './lib/browser.mjs';
+import { bundleSentry, ROOT } from './lib/bundle.mjs';
+
+const WORKER_FILE = path.join(ROOT, 'dist/ringflate-worker.js');
+const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'";
+const WORKERS = {
+  wasm: { path: '/w/wasm/ringflate-worker.js', csp: "script-src 'self' 'wasm-unsafe-eval'" },
+  plain: { path: '/w/plain/ringflate-worker.js', csp: null },
+  nowasm: { path: '/w/nowasm/ringflate-worker.js', csp: "default-src 'self'; script-src 'self'" },
+};
+const TIMEOUT = 20000;
+
+let srv;
+let browser;
+let tmp;
+
+before(async () => {
+  assert.ok(fs.existsSync(WORKER_FILE), `${WORKER_FILE} is missing: run node worker/build.mjs first`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-e2e-'));
+  const sentryJs = await bundleSentry(tmp);
+  srv = await startServer();
+  const pages = path.join(ROOT, 'tests/pages');
+  srv.file('/app/index.html', path.join(pages, 'app.html'), { 'Content-Security-Policy': PAGE_CSP });
+  for (const f of ['app.js', 'csp-watch.js', 'worker-probe.js']) srv.file(`/app/${f}`, path.join(pages, f));
+  srv.file('/app/sentry.js', sentryJs);
+  for (const w of Object.values(WORKERS)) srv.file(w.path, WORKER_FILE, w.csp ? { 'Content-Security-Policy': w.csp } : {});
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Opens the app in a new tab with Sentry in `mode`, using the worker `w`; returns { page, seen, replayId }. */
+async function openApp(mode, w) {
+  const page = await browser.newPage();
+  const seen = watchPage(page);
+  const q = new URLSearchParams({ dsn: srv.dsn, worker: w.path, mode });
+  await page.goto(`${srv.origin}/app/index.html?${q}`);
+  await page.waitForFunction(() => window.__appReady === true, null, { timeout: TIMEOUT })
+    .catch((e) => { throw new Error(`app did not start: ${e.message}\n${seen.describe()}`); });
+  const replayId = await page.waitForFunction(() => window.Sentry.getReplay()?.getReplayId(), null, { timeout: TIMEOUT })
+    .then((h) => h.jsonValue());
+  assert.match(replayId, /^[0-9a-f]{32}$/, 'replay started');
+  return { page, seen, replayId };
+}
+
+const segmentsOf = (replayId) => srv.replays.filter((r) => r.event.replay_id === replayId);
+const allEvents = (segs) => segs.flatMap((s) => s.events);
+const incremental = (events, source) => events.filter((e) => e.type === 3 && e.data?.source === source);
+const inputWith = (events, text) => incremental(events, 5).some((e) => typeof e.data.text === 'string' && e.data.text.includes(text));
+
+function assertNoParseFailures() {
+  assert.deepEqual(srv.failures, [], 'every envelope parses strictly');
+}
+
+function assertConsecutive(segs) {
+  assert.deepEqual(segs.map((s) => s.segmentId), segs.map((_, i) => i), 'segment ids are consecutive from 0, in arrival order');
+}
+
+function assertCheckout(seg, texts) {
+  const meta = seg.events.findIndex((e) => e.type === 4);
+  const full = seg.events.findIndex((e) => e.type === 2);
+  assert.ok(meta >= 0, `segment ${seg.segmentId} has a Meta event (types: ${seg.events.map((e) => e.type).join(',')})`);
+  assert.ok(full > meta, `segment ${seg.segmentId} has a FullSnapshot after the Meta`);
+  const snapshot = JSON.stringify(seg.events[full]);
+  for (const t of texts) assert.ok(snapshot.includes(t), `FullSnapshot contains the page text ${JSON.stringify(t)}`);
+}
+
+/** Types into the form and clicks the button, like a user. */
+async function interact(page, text) {
+  await page.click('#question');
+  await page.keyboard.type(text, { delay: 20 });
+  await page.click('#send');
+  await page.waitForFunction((t) => document.getElementById('status').textContent.includes(t), text);
+}
+
+test('session mode: segments are compressed by the ringflate worker and hold the page and the user input', async () => {
+  const w = WORKERS.wasm;
+  const { page, seen, replayId } = await openApp('session', w);
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
+  const typed = 'where is parcel 1042?';
+  await interact(page, typed);
+  await srv.waitFor(() => {
+    const ev = allEvents(segmentsOf(replayId));
+    return inputWith(ev, typed) && incremental(ev, 2).length > 0;
+  }, TIMEOUT, 'segments with the typed input and the clicks');
+
+  const bufferType = await page.evaluate(() => window.Sentry.getReplay()._replay.eventBuffer.type);
+  const violations = await page.evaluate(() => window.__cspViolations);
+  await page.close();
+
+  assertNoParseFailures();
+  const segs = segmentsOf(replayId);
+  assertConsecutive(segs);
+  for (const s of segs) {
+    assert.equal(s.compressed, true, `segment ${s.segmentId} body is zlib (78 9C) and inflates fully`);
+    assert.equal(s.replayType, 'session');
+  }
+  assertCheckout(segs[0], ['Acme Orders', 'Order 1042 ships on Tuesday from the Rotterdam warehouse.', 'Send question']);
+  const later = allEvents(segs.slice(1));
+  assert.ok(inputWith(later, typed), `a later segment has an Input event with ${JSON.stringify(typed)}`);
+  assert.ok(incremental(later, 2).length >= 2, 'later segments have MouseInteraction events for the clicks');
+  // Sentry uses the worker only once its first message said success; until then, or after a failure, it keeps
+  // a plain array ('sync'). Its built-in worker is compiled out of the bundle and blob: workers are refused by
+  // the page's CSP, so compressed bodies can only come from this worker.
+  assert.equal(bufferType, 'worker', 'Sentry is using the compression worker, not its uncompressed fallback');
+  assert.equal(srv.count(w.path), 1, 'the worker file is requested exactly once');
+  assert.deepEqual(violations, [], 'no securitypolicyviolation on the page');
+  assert.deepEqual(seen.errors, [], 'no page errors');
+});
+
+test('buffer mode: an error sends the buffered events as segment 0 with replay_type "buffer"', async () => {
+  const w = WORKERS.plain;
+  const { page, seen, replayId } = await openApp('buffer', w);
+  const typed = 'typed before the error';
+  await interact(page, typed);
+  // Let the recorder hand the events to the worker, then make sure buffering sent nothing on its own.
+  await page.waitForTimeout(700);
+  assert.equal(segmentsOf(replayId).length, 0, 'buffer mode sends nothing before an error');
+  await page.evaluate(() => window.Sentry.captureException(new Error('checkout failed: payment declined')));
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'buffered segment 0 after the error');
+  const bufferType = await page.evaluate(() => window.Sentry.getReplay()._replay.eventBuffer.type);
+  const violations = await page.evaluate(() => window.__cspViolations);
+  await page.close();
+
+  assertNoParseFailures();
+  const segs = segmentsOf(replayId);
+  assertConsecutive(segs);
+  const seg0 = segs[0];
+  assert.equal(seg0.replayType, 'buffer');
+  assert.equal(seg0.compressed, true, 'segment 0 is compressed');
+  assertCheckout(seg0, ['Acme Orders', 'Your loyalty balance is 380 points']);
+  assert.ok(inputWith(seg0.events, typed), `segment 0 holds the input typed before the error (${JSON.stringify(typed)})`);
+  assert.ok(incremental(seg0.events, 2).length >= 2, 'segment 0 holds the clicks made before the error');
+  const errors = srv.envelopes.flatMap((e) => e.items.filter((i) => i.header.type === 'event').map((i) => JSON.parse(i.payload)));
+  const err = errors.find((e) => e.exception?.values?.some((v) => v.value === 'checkout failed: payment declined'));
+  assert.ok(err, 'the error event reached the endpoint');
+  assert.equal(err.tags?.replayId, replayId, 'the error event is tagged with the replay id');
+  assert.ok(seg0.event.error_ids.includes(err.event_id), `segment 0 lists the error id (error_ids: ${JSON.stringify(seg0.event.error_ids)})`);
+  assert.equal(bufferType, 'worker', 'Sentry is using the compression worker');
+  assert.equal(srv.count(w.path), 1, 'the worker file is requested exactly once');
+  assert.deepEqual(violations, []);
+  assert.deepEqual(seen.errors, []);
+});
+
+test('WASM refused by the CSP on the worker file: the worker says so at once, replays still arrive uncompressed', async () => {
+  const w = WORKERS.nowasm;
+  const { page, seen, replayId } = await openApp('session', w);
+  // What Sentry sees: the worker's first message, observed here by starting a worker on the same URL.
+  const probe = await page.evaluate((url) => window.probeWorker(url, 5000), w.path);
+  assert.equal(probe.kind, 'message', `the worker must post a first message, got ${JSON.stringify(probe)}`);
+  assert.equal(probe.data.success, false, 'first message reports failure');
+  assert.equal(probe.data.method, 'init');
+  assert.equal(probe.data.id, undefined);
+  assert.match(probe.data.response, /'wasm-unsafe-eval'/, 'the reason names the directive to add');
+  assert.ok(probe.ms < 1000, `first message within 1 s (took ${Math.round(probe.ms)} ms)`);
+
+  const typed = 'still recorded without wasm';
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 (uncompressed)');
+  await interact(page, typed);
+  await srv.waitFor(() => inputWith(allEvents(segmentsOf(replayId)), typed), TIMEOUT, 'the typed input (uncompressed)');
+  const bufferType = await page.evaluate(() => window.Sentry.getReplay()._replay.eventBuffer.type);
+  const violations = await page.evaluate(() => window.__cspViolations);
+  await page.close();
+
+  assertNoParseFailures();
+  const segs = segmentsOf(replayId);
+  assertConsecutive(segs);
+  for (const s of segs) assert.equal(s.compressed, false, `segment ${s.segmentId} is a plain JSON array (Sentry's fallback)`);
+  assertCheckout(segs[0], ['Acme Orders', 'Order 1042 ships on Tuesday']);
+  assert.ok(incremental(allEvents(segs), 2).length >= 2, 'the clicks are recorded');
+  assert.equal(bufferType, 'sync', 'Sentry fell back to its uncompressed buffer');
+  assert.deepEqual(violations, [], 'the refusal happens inside the worker, not on the page');
+  assert.deepEqual(seen.errors, []);
+});
