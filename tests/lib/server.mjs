@@ -9,7 +9,9 @@
 //   srv.dir('/static/', 'tests/pages', headers);                             // a whole directory
 //   srv.origin                      // 'http://127.0.0.1:<port>'
 //   srv.dsn                         // DSN that points at the ingest endpoint
+//   srv.use(middleware)             // Connect-style (req, res, next), e.g. a helmet CSP; runs before routing
 //   srv.count('/w/ringflate-worker.js')  // how many times a path was requested
+//   srv.log                         // [{ method, path, url, host, time, status, csp }] (csp: the CSP header sent)
 //   srv.envelopes / srv.replays / srv.failures
 //   await srv.waitFor(() => srv.replays.find(...), 10000, 'what we wait for')
 //   await srv.close()
@@ -41,6 +43,7 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
   const key = sentry.key ?? '0123456789abcdef0123456789abcdef';
   const routes = new Map(); // exact path → { get(): Buffer, headers, type }
   const dirs = []; // { prefix, dir, headers }
+  const middlewares = [];
   const log = [];
   const envelopes = [];
   const failures = [];
@@ -74,7 +77,7 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
     });
   }
 
-  function serveFile(res, route) {
+  function serveFile(res, route, entry) {
     let data;
     try {
       data = route.get();
@@ -83,13 +86,32 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
       res.end(String(e.message));
       return;
     }
-    res.writeHead(200, { 'Content-Type': route.type, 'Cache-Control': 'no-store', ...route.headers });
+    const headers = { 'Content-Type': route.type, 'Cache-Control': 'no-store', ...route.headers };
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    res.writeHead(200);
+    entry.status = 200;
+    entry.csp = res.getHeader('content-security-policy') ?? null;
     res.end(data);
   }
 
   const server = http.createServer((req, res) => {
+    let i = 0;
+    const next = (err) => {
+      if (err) {
+        res.writeHead(500).end(String(err));
+        return;
+      }
+      const mw = middlewares[i++];
+      if (mw) mw(req, res, next);
+      else handle(req, res);
+    };
+    next();
+  });
+
+  function handle(req, res) {
     const url = new URL(req.url, 'http://localhost');
-    log.push({ method: req.method, path: url.pathname, url: req.url, host: req.headers.host, time: Date.now() });
+    const entry = { method: req.method, path: url.pathname, url: req.url, host: req.headers.host, time: Date.now() };
+    log.push(entry);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         'Access-Control-Allow-Origin': '*',
@@ -106,17 +128,18 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
       return;
     }
     const route = routes.get(url.pathname);
-    if (route) return serveFile(res, route);
+    if (route) return serveFile(res, route, entry);
     for (const d of dirs) {
       if (!url.pathname.startsWith(d.prefix)) continue;
       const rel = decodeURIComponent(url.pathname.slice(d.prefix.length));
       const abs = path.resolve(d.dir, rel);
       if (!abs.startsWith(path.resolve(d.dir) + path.sep) || !fs.existsSync(abs) || !fs.statSync(abs).isFile()) break;
-      return serveFile(res, { get: () => fs.readFileSync(abs), type: contentType(abs), headers: d.headers });
+      return serveFile(res, { get: () => fs.readFileSync(abs), type: contentType(abs), headers: d.headers }, entry);
     }
+    entry.status = 404;
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end('not found');
-  });
+  }
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -143,6 +166,11 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
     body(urlPath, data, headers = {}) {
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
       routes.set(urlPath, { get: () => buf, type: contentType(urlPath), headers });
+      return srv;
+    },
+    /** Adds a Connect-style middleware (req, res, next) that runs before routing. */
+    use(fn) {
+      middlewares.push(fn);
       return srv;
     },
     /** Serves every file under `dir` below `prefix` (which ends with '/'). */
