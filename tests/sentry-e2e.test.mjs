@@ -27,7 +27,7 @@ before(async () => {
   assert.ok(fs.existsSync(WORKER_FILE), `${WORKER_FILE} is missing: run node worker/build.mjs first`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-e2e-'));
   const sentryJs = await bundleSentry(tmp);
-  srv = await startServer();
+  srv = await startServer({ sentry: { tunnel: '/tunnel' } });
   const pages = path.join(ROOT, 'tests/pages');
   srv.file('/app/index.html', path.join(pages, 'app.html'), { 'Content-Security-Policy': PAGE_CSP });
   for (const f of ['app.js', 'csp-watch.js', 'worker-probe.js']) srv.file(`/app/${f}`, path.join(pages, f));
@@ -43,10 +43,10 @@ after(async () => {
 });
 
 /** Opens the app in a new tab with Sentry in `mode`, using the worker `w`; returns { page, seen, replayId }. */
-async function openApp(mode, w) {
+async function openApp(mode, w, extra = {}) {
   const page = await browser.newPage();
   const seen = watchPage(page);
-  const q = new URLSearchParams({ dsn: srv.dsn, worker: w.path, mode });
+  const q = new URLSearchParams({ dsn: srv.dsn, worker: w.path, mode, ...extra });
   await page.goto(`${srv.origin}/app/index.html?${q}`);
   await page.waitForFunction(() => window.__appReady === true, null, { timeout: TIMEOUT })
     .catch((e) => { throw new Error(`app did not start: ${e.message}\n${seen.describe()}`); });
@@ -183,5 +183,24 @@ test('WASM refused by the CSP on the worker file: the worker says so at once, re
   assert.ok(incremental(allEvents(segs), 2).length >= 2, 'the clicks are recorded');
   assert.equal(bufferType, 'sync', 'Sentry fell back to its uncompressed buffer');
   assert.deepEqual(violations, [], 'the refusal happens inside the worker, not on the page');
+  assert.deepEqual(seen.errors, []);
+});
+
+test('through a tunnel on the app origin: segments arrive compressed with the DSN in the envelope header', async () => {
+  const w = WORKERS.wasm;
+  const before = srv.count(w.path);
+  const { page, seen, replayId } = await openApp('session', w, { tunnel: '/tunnel' });
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 through the tunnel');
+  await page.close();
+  assertNoParseFailures();
+  const envs = srv.envelopes.filter((e) => e.replay?.event.replay_id === replayId);
+  assert.ok(envs.length >= 1);
+  for (const e of envs) {
+    assert.ok(e.url.startsWith('/tunnel'), `sent to the tunnel, not ${e.url}`);
+    assert.equal(e.header.dsn, srv.dsn, 'the tunnelled envelope names the DSN');
+    assert.equal(e.replay.compressed, true, 'compressed');
+  }
+  assertCheckout(envs[0].replay, ['Acme Orders']);
+  assert.equal(srv.count(w.path) - before, 1, 'the worker file is requested once for this page');
   assert.deepEqual(seen.errors, []);
 });

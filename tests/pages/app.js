@@ -1,12 +1,13 @@
 // The app's own script: starts Sentry with Session Replay and a custom compression worker. Settings come from
 // the query string so one page serves every scenario:
-//   ?dsn=<dsn>&worker=<workerUrl>&mode=session|buffer
+//   ?dsn=<dsn>&worker=<workerUrl>&mode=session|buffer[&tunnel=<path>]
 'use strict';
 (function () {
   var q = new URLSearchParams(location.search);
   var mode = q.get('mode') || 'session';
   window.Sentry.init({
     dsn: q.get('dsn'),
+    tunnel: q.get('tunnel') || undefined,
     release: 'acme-orders@1.0.0',
     environment: 'test',
     replaysSessionSampleRate: mode === 'session' ? 1 : 0,
