@@ -86,7 +86,7 @@ async function interact(page, text) {
   await page.waitForFunction((t) => document.getElementById('status').textContent.includes(t), text);
 }
 
-test('session mode: segments are compressed by the ringflate worker and hold the page and the user input', async () => {
+test('session mode: segments are compressed by the ringflate worker and hold the page and the user input', async (t) => {
   const w = WORKERS.wasm;
   const { page, seen, replayId } = await openApp('session', w);
   await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
@@ -109,6 +109,8 @@ test('session mode: segments are compressed by the ringflate worker and hold the
     assert.equal(s.replayType, 'session');
   }
   assertCheckout(segs[0], ['Acme Orders', 'Order 1042 ships on Tuesday from the Rotterdam warehouse.', 'Send question']);
+  const raw = segs.reduce((n, s) => n + Buffer.byteLength(s.text), 0);
+  t.diagnostic(`${segs.length} segments, ${raw} bytes of JSON; segment 0: ${segs[0].events.length} events`);
   const later = allEvents(segs.slice(1));
   assert.ok(inputWith(later, typed), `a later segment has an Input event with ${JSON.stringify(typed)}`);
   assert.ok(incremental(later, 2).length >= 2, 'later segments have MouseInteraction events for the clicks');
@@ -155,7 +157,7 @@ test('buffer mode: an error sends the buffered events as segment 0 with replay_t
   assert.deepEqual(seen.errors, []);
 });
 
-test('WASM refused by the CSP on the worker file: the worker says so at once, replays still arrive uncompressed', async () => {
+test('WASM refused by the CSP on the worker file: the worker says so at once, replays still arrive uncompressed', async (t) => {
   const w = WORKERS.nowasm;
   const { page, seen, replayId } = await openApp('session', w);
   // What Sentry sees: the worker's first message, observed here by starting a worker on the same URL.
@@ -166,6 +168,7 @@ test('WASM refused by the CSP on the worker file: the worker says so at once, re
   assert.equal(probe.data.id, undefined);
   assert.match(probe.data.response, /'wasm-unsafe-eval'/, 'the reason names the directive to add');
   assert.ok(probe.ms < 1000, `first message within 1 s (took ${Math.round(probe.ms)} ms)`);
+  t.diagnostic(`refusal reported ${Math.round(probe.ms)} ms after new Worker()`);
 
   const typed = 'still recorded without wasm';
   await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 (uncompressed)');

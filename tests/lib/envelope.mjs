@@ -139,6 +139,9 @@ function parseRecording(payload, segmentId, expectCompressed) {
   const want = JSON.stringify({ segment_id: segmentId });
   if (headerText !== want) fail(`replay_recording: header line ${JSON.stringify(headerText)}, expected ${JSON.stringify(want)}`);
   const body = payload.subarray(nl + 1);
+  if (body.length >= 2 && body[0] === 0x78 && body[1] !== 0x9c) {
+    fail(`replay_recording: zlib header 78 ${body.subarray(1, 2).toString('hex').toUpperCase()}, must be 78 9C (Sentry's own check looks for exactly those bytes)`);
+  }
   const compressed = body.length >= 2 && body[0] === 0x78 && body[1] === 0x9c;
   if (expectCompressed === true && !compressed) {
     fail(`replay_recording: body is not compressed (starts with ${JSON.stringify(body.subarray(0, 16).toString('latin1'))})`);
