@@ -25,6 +25,11 @@ export function pakoWorkerSource(root) {
   return `${pako}\n${driver}`;
 }
 
+/** Not a compressor: stored blocks only. Its throughput is the protocol's own ceiling. */
+export function storedBaselineSource(root) {
+  return fs.readFileSync(path.join(root, 'bench/workers/stored-baseline.js'), 'utf8');
+}
+
 export function compressionStreamWorkerSource(root) {
   return fs.readFileSync(path.join(root, 'bench/workers/compression-stream.js'), 'utf8');
 }
@@ -41,6 +46,7 @@ export function standardContestants({ ringflateFile = 'dist/ringflate-worker.js'
       source: (root) => fs.readFileSync(path.resolve(root, ringflateFile), 'utf8'), file: ringflateFile },
     { name: 'pako', label: 'pako Deflate (Datadog-style)', feed: 'sentry', source: pakoWorkerSource },
     { name: 'cstream', label: "CompressionStream('deflate')", feed: 'sentry', source: compressionStreamWorkerSource },
+    { name: 'stored', label: 'reference: no compression (stored blocks)', feed: 'sentry', source: storedBaselineSource, reference: true },
     // ---------------------------------------------------------------------------------------------
     // ENGINE MODE CONTESTANT GOES HERE. When ringflate's engine mode exists, add for example
     //   { name: 'ringflate-engine', label: 'ringflate engine mode', feed: 'engine', wasm: true,

@@ -5,6 +5,8 @@
 //!   event, `finish` whenever 5 s of event time (the events' `timestamp`) have
 //!   passed since the segment's first event, and once at the end — the drop-in
 //!   worker's job without the JS boundary;
+//! - `zlib_writer_one_write/<file>`: ringflate's `ZlibWriter` given the whole
+//!   stream text in one write (framing and backend without per-event streaming);
 //! - `ceiling_zlib_rs/<file>` and `ceiling_miniz/<file>`: the whole stream text
 //!   `'[' + events.join(',') + ']'` compressed to raw deflate in one call at the
 //!   same level, with each backend called directly.
@@ -19,7 +21,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
-use ringflate::deflate::DEFAULT_LEVEL;
+use ringflate::deflate::{ZlibWriter, DEFAULT_LEVEL};
 use ringflate::sentry::{Field, Message, Outcome, Response, SentryWorker};
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read};
@@ -181,6 +183,14 @@ fn run_sentry(c: &Corpus, starts: &[usize]) -> Vec<Vec<u8>> {
     outs
 }
 
+/// ringflate's own zlib framing with the whole text in one write: separates the
+/// cost of streaming event by event from the cost of the framing and backend.
+fn one_write(text: &[u8]) -> Vec<u8> {
+    let mut w = ZlibWriter::new(DEFAULT_LEVEL);
+    w.write(text).unwrap();
+    w.finish().unwrap()
+}
+
 fn ceiling_zlib_rs(text: &[u8], out: &mut Vec<u8>) -> usize {
     let config = zlib_rs::DeflateConfig {
         level: DEFAULT_LEVEL as i32,
@@ -237,6 +247,13 @@ fn benches(crit: &mut Criterion) {
             outs.iter().map(Vec::len).sum(),
             outs.len(),
         );
+        let whole = one_write(text.as_bytes());
+        assert!(
+            inflate_zlib(&whole) == text,
+            "{}: one-write round trip",
+            c.name
+        );
+        report(&c.name, "zlib_writer_one_write", text.len(), whole.len(), 1);
         let mut buf = Vec::new();
         let n = ceiling_zlib_rs(text.as_bytes(), &mut buf);
         assert!(
@@ -257,6 +274,9 @@ fn benches(crit: &mut Criterion) {
             .throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function("sentry_worker", |b| {
             b.iter(|| black_box(run_sentry(&c, &starts)))
+        });
+        g.bench_function("zlib_writer_one_write", |b| {
+            b.iter(|| black_box(one_write(black_box(text.as_bytes()))))
         });
         g.bench_function("ceiling_zlib_rs", |b| {
             b.iter(|| black_box(ceiling_zlib_rs(black_box(text.as_bytes()), &mut buf)))
