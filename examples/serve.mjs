@@ -45,25 +45,26 @@ for (const name of ['sentry', 'engine', 'segments']) {
 bundles['/app/rrweb.css'] = fs.readFileSync(path.join(root, 'node_modules/rrweb/dist/style.css'));
 
 const replays = new Map();
-const rejected = [];
 
-function ingest(body, userAgentSdk) {
+let otherEnvelopes = 0;
+
+function ingest(body) {
   const env = parseEnvelope(body);
-  const ev = env.replayEvent;
-  let r = replays.get(ev.replay_id);
-  if (!r) {
-    r = { replayId: ev.replay_id, sdk: env.header.sdk?.name ?? userAgentSdk, segments: [], events: [] };
-    replays.set(ev.replay_id, r);
+  if (!env.replay) {
+    otherEnvelopes++; // error events, sessions: accepted, not shown
+    return;
   }
-  r.segments.push({
-    segmentId: ev.segment_id,
-    replayType: ev.replay_type,
-    events: env.recording.events.length,
-    compressedBytes: env.recording.compressedBytes,
-    jsonBytes: env.recording.jsonBytes,
-  });
+  const { event, segmentId, replayType, events, text } = env.replay;
+  const item = env.items.find((i) => i.header.type === 'replay_recording');
+  const bodyBytes = item.payload.length - (item.payload.indexOf(10) + 1);
+  let r = replays.get(event.replay_id);
+  if (!r) {
+    r = { replayId: event.replay_id, sdk: event.sdk?.name ?? env.header.sdk?.name ?? '?', segments: [], events: [] };
+    replays.set(event.replay_id, r);
+  }
+  r.segments.push({ segmentId, replayType, events: events.length, compressedBytes: bodyBytes, jsonBytes: Buffer.byteLength(text) });
   r.segments.sort((a, b) => a.segmentId - b.segmentId);
-  r.events.push(...env.recording.events);
+  r.events.push(...events);
   r.events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
@@ -83,7 +84,6 @@ const server = http.createServer((req, res) => {
         ingest(Buffer.concat(parts));
         send(200, { 'content-type': 'application/json' }, '{}');
       } catch (e) {
-        rejected.push(String(e.message || e));
         console.error('rejected envelope:', e.message || e);
         send(400, { 'content-type': 'text/plain' }, String(e.message || e));
       }
