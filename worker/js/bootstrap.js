@@ -12,6 +12,7 @@
 
 var queue = [];
 var handle = null;
+var wakeTimer = null;
 var cspViolation = null;
 
 self.addEventListener('securitypolicyviolation', function (e) {
@@ -30,6 +31,38 @@ function post(id, method, success, response) {
 function replyError(data, text) {
   if (data !== null && typeof data === 'object' && data.id !== undefined) {
     post(data.id, data.method, false, text);
+  }
+}
+
+// Engine mode (worker/PROTOCOL.md): messages with an `rf` property. The core
+// is driven by (message, now); it says when its timers are next due and this
+// script calls it back then.
+function isEngine(data) {
+  return data !== null && typeof data === 'object' && 'rf' in data;
+}
+
+function schedule(at) {
+  if (wakeTimer !== null) clearTimeout(wakeTimer);
+  wakeTimer = null;
+  if (typeof at !== 'number') return;
+  wakeTimer = setTimeout(function () {
+    wakeTimer = null;
+    engineCall(function () {
+      return wasm_bindgen.onEngineTick(Date.now());
+    }, null);
+  }, Math.min(Math.max(0, at - Date.now()), 2147483647));
+}
+
+function engineRejected(data, message) {
+  var op = isEngine(data) && typeof data.op === 'string' ? data.op : null;
+  postMessage({ rf: 1, op: 'rejected', of: op, message: message });
+}
+
+function engineCall(fn, data) {
+  try {
+    schedule(fn());
+  } catch (err) {
+    engineRejected(data, 'ringflate: internal error: ' + String((err && err.message) || err));
   }
 }
 
@@ -72,6 +105,12 @@ Promise.resolve()
     function () {
       post(undefined, 'init', true, undefined);
       ready(function (data) {
+        if (isEngine(data)) {
+          engineCall(function () {
+            return wasm_bindgen.onEngineMessage(data, Date.now(), crypto.getRandomValues(new Uint8Array(16)));
+          }, data);
+          return;
+        }
         try {
           var ignored = wasm_bindgen.onSentryMessage(data);
           if (ignored) console.warn(ignored);
@@ -84,7 +123,8 @@ Promise.resolve()
       var reason = explain(err);
       post(undefined, 'init', false, reason);
       ready(function (data) {
-        replyError(data, reason);
+        if (isEngine(data)) engineRejected(data, reason);
+        else replyError(data, reason);
       });
     }
   );

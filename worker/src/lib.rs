@@ -6,6 +6,7 @@
 
 pub mod adler;
 pub mod deflate;
+pub mod engine;
 pub mod events;
 pub mod sentry;
 

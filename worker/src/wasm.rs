@@ -104,3 +104,200 @@ fn post_reply(id: &JsValue, method: &JsValue, outcome: Outcome) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let _ = scope.post_message_with_transfer(&reply, &transfer);
 }
+
+// ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
+
+use crate::engine::{Driver, Kind, Output, Value};
+
+thread_local! {
+    static ENGINE: RefCell<Driver> = RefCell::new(Driver::default());
+}
+
+/// Reads a message into the core's [`Value`]: plain objects down to `depth`
+/// levels, typed arrays and arrays by type name only.
+fn to_value(v: &JsValue, depth: u32) -> Value {
+    if v.is_undefined() {
+        Value::Undefined
+    } else if v.is_null() {
+        Value::Null
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        Value::Number(n)
+    } else if let Some(s) = v.as_string() {
+        Value::Str(s)
+    } else if Array::is_array(v) {
+        Value::Other("array".into())
+    } else if js_sys::ArrayBuffer::is_view(v) {
+        Value::Other("typed array".into())
+    } else if v.is_object() && !v.is_function() && depth > 0 {
+        let entries = Object::entries(v.unchecked_ref());
+        Value::Object(
+            entries
+                .iter()
+                .map(|kv| {
+                    let kv: Array = kv.unchecked_into();
+                    (
+                        kv.get(0).as_string().unwrap_or_default(),
+                        to_value(&kv.get(1), depth - 1),
+                    )
+                })
+                .collect(),
+        )
+    } else {
+        Value::Other(v.js_typeof().as_string().unwrap_or_default())
+    }
+}
+
+fn bytes(arr: &[u8], transfer: &Array) -> Uint8Array {
+    let a = Uint8Array::from(arr);
+    transfer.push(&a.buffer());
+    a
+}
+
+fn post_output(out: Output) {
+    let o = Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    };
+    let num = |n: f64| JsValue::from_f64(n);
+    let text = |s: &str| JsValue::from_str(s);
+    let transfer = Array::new();
+    set("rf", &num(1.0));
+    let op = match out {
+        Output::Started {
+            replay_id,
+            mode,
+            draws,
+            segment_id,
+        } => {
+            set("replayId", &text(&replay_id));
+            set("mode", &text(mode.name()));
+            set(
+                "draws",
+                &draws
+                    .iter()
+                    .map(|&d| JsValue::from_bool(d))
+                    .collect::<Array>(),
+            );
+            set("segmentId", &num(f64::from(segment_id)));
+            "started"
+        }
+        Output::Draws(draws) => {
+            set(
+                "draws",
+                &draws
+                    .iter()
+                    .map(|&d| JsValue::from_bool(d))
+                    .collect::<Array>(),
+            );
+            "draws"
+        }
+        Output::Session(v) => {
+            set("value", &text(&v));
+            "session"
+        }
+        Output::Checkout => "checkout",
+        Output::Pause => "pause",
+        Output::Stopped(reason) => {
+            set("reason", &text(reason));
+            "stopped"
+        }
+        Output::Partial {
+            segment_id,
+            chunk,
+            head,
+            tail,
+            session,
+        } => {
+            set("segmentId", &num(f64::from(segment_id)));
+            set("chunk", &bytes(&chunk, &transfer));
+            set("head", &bytes(&head, &transfer));
+            set("tail", &bytes(&tail, &transfer));
+            set("session", &text(&session));
+            "partial"
+        }
+        Output::Segment(s) => {
+            set("replayId", &text(&s.replay_id));
+            set("segmentId", &num(f64::from(s.segment_id)));
+            set("replayType", &text(s.replay_type.name()));
+            set("start", &num(s.start as f64));
+            set("end", &num(s.end as f64));
+            set("eventCount", &num(f64::from(s.event_count)));
+            set(
+                "kind",
+                &text(match s.kind {
+                    Kind::Envelope => "envelope",
+                    Kind::Plain => "plain",
+                }),
+            );
+            if let Some(url) = &s.url {
+                set("url", &text(url));
+            }
+            set("body", &bytes(&s.body, &transfer));
+            "segment"
+        }
+        Output::Rejected { of, message } => {
+            set("of", &of.as_deref().map_or(JsValue::NULL, text));
+            set("message", &text(&message));
+            "rejected"
+        }
+        Output::Stats(s) => {
+            for (k, v) in [
+                ("events", s.events),
+                ("eventBytes", s.event_bytes),
+                ("compressedInputBytes", s.compressed_input_bytes),
+                ("segments", s.segments),
+                ("segmentBytes", s.segment_bytes),
+                ("bufferBytes", s.buffer_bytes),
+                ("droppedGenerations", s.dropped_generations),
+                ("droppedBytes", s.dropped_bytes),
+            ] {
+                set(k, &num(v as f64));
+            }
+            "stats"
+        }
+    };
+    set("op", &text(op));
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let _ = scope.post_message_with_transfer(&o, &transfer);
+}
+
+fn run_engine(f: impl FnOnce(&mut Driver) -> Vec<Output>) -> Option<f64> {
+    let (outs, wake) = ENGINE.with(|d| {
+        let mut d = d.borrow_mut();
+        let outs = f(&mut d);
+        (outs, d.next_wake())
+    });
+    for o in outs {
+        post_output(o);
+    }
+    wake.map(|w| w as f64)
+}
+
+fn clock(now: f64) -> u64 {
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
+    }
+}
+
+/// Handles one engine message at `now` (ms since the epoch); `random` is 16
+/// bytes from `crypto.getRandomValues`. Posts the outputs and returns when
+/// `onEngineTick` should run next (ms since the epoch), or `undefined`.
+#[wasm_bindgen(js_name = onEngineMessage)]
+pub fn on_engine_message(data: &JsValue, now: f64, random: &[u8]) -> Option<f64> {
+    let mut r = [0u8; 16];
+    for (d, s) in r.iter_mut().zip(random) {
+        *d = *s;
+    }
+    let msg = to_value(data, 3);
+    run_engine(|d| d.handle(&msg, clock(now), r))
+}
+
+/// Runs the engine's timers; returns the next wake time like `onEngineMessage`.
+#[wasm_bindgen(js_name = onEngineTick)]
+pub fn on_engine_tick(now: f64) -> Option<f64> {
+    run_engine(|d| d.tick(clock(now)))
+}

@@ -1,0 +1,295 @@
+//! Engine configuration, read from the `config` object of a `start` message,
+//! and the host message values it is read from.
+
+use crate::deflate::DEFAULT_LEVEL;
+
+/// A JS value reduced to what the engine reads (the wasm layer builds it; tests
+/// build it directly).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Undefined,
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    /// A plain object's own enumerable properties, in order.
+    Object(Vec<(String, Value)>),
+    /// Anything else (array, function, typed array…); holds a type name for messages.
+    Other(String),
+}
+
+pub(crate) static UNDEFINED: Value = Value::Undefined;
+
+impl Value {
+    /// The property `k` of an object, `Undefined` otherwise.
+    pub fn get(&self, k: &str) -> &Value {
+        match self {
+            Value::Object(props) => props
+                .iter()
+                .rev()
+                .find(|(name, _)| name == k)
+                .map_or(&UNDEFINED, |(_, v)| v),
+            _ => &UNDEFINED,
+        }
+    }
+
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::Undefined => "undefined",
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::Str(_) => "string",
+            Value::Object(_) => "object",
+            Value::Other(t) => t,
+        }
+    }
+
+    /// Builds an object value (a convenience for tests and callers).
+    pub fn obj(props: &[(&str, Value)]) -> Value {
+        Value::Object(
+            props
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    pub fn str(s: &str) -> Value {
+        Value::Str(s.to_string())
+    }
+}
+
+/// Fixed limits of the segment rules. Public so that tests can shrink them; the
+/// protocol does not expose them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Flush this long after the last event…
+    pub flush_delay_ms: u64,
+    /// …but at most this long after the first pending one.
+    pub flush_max_delay_ms: u64,
+    /// At most one `partial` per interval (unless hidden).
+    pub partial_interval_ms: u64,
+    /// Session mode pauses after this long without user activity.
+    pub pause_after_ms: u64,
+    /// A session expires after this long without user activity.
+    pub idle_expire_ms: u64,
+    /// …or this long after it started.
+    pub max_replay_ms: u64,
+    /// UTF-16 units of events in one segment (the host's cap).
+    pub max_segment_utf16: u64,
+    /// A segment is closed once its compressed bytes reach this.
+    pub max_segment_bytes: usize,
+    /// Error draws handed to the host at a time.
+    pub draw_batch: u64,
+    /// Deflate level.
+    pub level: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            flush_delay_ms: 5_000,
+            flush_max_delay_ms: 5_500,
+            partial_interval_ms: 1_000,
+            pause_after_ms: 5 * 60_000,
+            idle_expire_ms: 15 * 60_000,
+            max_replay_ms: 60 * 60_000,
+            max_segment_utf16: 20_000_000,
+            // Relay's limit is 10 MiB per recording item; the margin covers what
+            // the compressor still holds, the envelope headers and the trailer.
+            max_segment_bytes: 10 * 1024 * 1024 - 256 * 1024,
+            draw_batch: 32,
+            level: DEFAULT_LEVEL,
+        }
+    }
+}
+
+/// Where segments go and in which form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Sentry envelopes POSTed to `url`; `dsn` goes into the envelope header
+    /// (set when sending through a tunnel).
+    Envelope { url: String, dsn: Option<String> },
+    /// The zlib recording alone, POSTed to `url` if given.
+    Plain { url: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub session_sample_rate: f64,
+    pub error_sample_rate: f64,
+    pub buffer_ms: u64,
+    pub max_buffer_bytes: u64,
+    pub min_replay_duration_ms: u64,
+    pub target: Target,
+    pub sdk_name: String,
+    pub sdk_version: String,
+    pub environment: String,
+    pub release: Option<String>,
+    /// The page URL at start, reported in the first segment's `urls`.
+    pub url: Option<String>,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Defaults for the optional fields; a plain target without URL.
+    pub fn new(session_sample_rate: f64, error_sample_rate: f64) -> Config {
+        Config {
+            session_sample_rate,
+            error_sample_rate,
+            buffer_ms: 60_000,
+            max_buffer_bytes: 10 * 1024 * 1024,
+            min_replay_duration_ms: 4_999,
+            target: Target::Plain { url: None },
+            sdk_name: "ringflate".into(),
+            sdk_version: env!("CARGO_PKG_VERSION").into(),
+            environment: "production".into(),
+            release: None,
+            url: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Reads the `config` object of a `start` message.
+    pub fn from_value(v: &Value) -> Result<Config, String> {
+        if !matches!(v, Value::Object(_)) {
+            return Err(format!("config must be an object, got {}", v.type_name()));
+        }
+        let rate = |k: &str| match v.get(k) {
+            Value::Number(x) if (0.0..=1.0).contains(x) => Ok(*x),
+            other => Err(format!(
+                "config.{k} must be a number from 0 to 1, got {}",
+                describe(other)
+            )),
+        };
+        let mut c = Config::new(rate("sessionSampleRate")?, rate("errorSampleRate")?);
+        let ms = |k: &str, max: f64| -> Result<Option<u64>, String> {
+            match v.get(k) {
+                Value::Undefined | Value::Null => Ok(None),
+                Value::Number(x) if *x >= 0.0 && *x <= max => Ok(Some(*x as u64)),
+                other => Err(format!(
+                    "config.{k} must be a number from 0 to {}, got {}",
+                    max as u64,
+                    describe(other)
+                )),
+            }
+        };
+        if let Some(x) = ms("bufferMs", 3_600_000.0)? {
+            c.buffer_ms = x;
+        }
+        if let Some(x) = ms("maxBufferBytes", 1_073_741_824.0)? {
+            c.max_buffer_bytes = x;
+        }
+        if let Some(x) = ms("minReplayDurationMs", 1e12)? {
+            // Sentry caps minReplayDuration at 50 s.
+            c.min_replay_duration_ms = x.min(50_000);
+        }
+        let text = |k: &str| -> Result<Option<String>, String> {
+            match v.get(k) {
+                Value::Undefined | Value::Null => Ok(None),
+                Value::Str(s) => Ok(Some(s.clone())),
+                other => Err(format!(
+                    "config.{k} must be a string, got {}",
+                    other.type_name()
+                )),
+            }
+        };
+        let dsn = text("dsn")?;
+        let tunnel = text("tunnel")?;
+        let endpoint = text("endpoint")?;
+        c.target = match (dsn, tunnel, endpoint) {
+            (_, Some(_), Some(_)) | (Some(_), _, Some(_)) => {
+                return Err("config: give either dsn/tunnel (Sentry envelopes) or endpoint (plain segments), not both".into())
+            }
+            (Some(dsn), tunnel, None) => {
+                let url = envelope_url(&dsn)?;
+                match tunnel {
+                    Some(t) => Target::Envelope {
+                        url: t,
+                        dsn: Some(dsn),
+                    },
+                    None => Target::Envelope { url, dsn: None },
+                }
+            }
+            (None, Some(t), None) => Target::Envelope { url: t, dsn: None },
+            (None, None, endpoint) => Target::Plain { url: endpoint },
+        };
+        match v.get("sdk") {
+            Value::Undefined | Value::Null => {}
+            sdk @ Value::Object(_) => match (sdk.get("name"), sdk.get("version")) {
+                (Value::Str(n), Value::Str(ver)) => {
+                    c.sdk_name = n.clone();
+                    c.sdk_version = ver.clone();
+                }
+                _ => return Err("config.sdk must be {name: string, version: string}".into()),
+            },
+            other => {
+                return Err(format!(
+                    "config.sdk must be an object, got {}",
+                    other.type_name()
+                ))
+            }
+        }
+        if let Some(e) = text("environment")? {
+            c.environment = e;
+        }
+        c.release = text("release")?;
+        Ok(c)
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Number(_) => "a number out of range".into(),
+        other => other.type_name().into(),
+    }
+}
+
+/// `{scheme}://{key}@{host}/{project}` → the envelope endpoint with the key as
+/// a query parameter. A path before the project id is kept.
+pub fn envelope_url(dsn: &str) -> Result<String, String> {
+    let bad =
+        || format!("config.dsn is not a DSN ({{scheme}}://{{key}}@{{host}}/{{project}}): {dsn}");
+    let (scheme, rest) = dsn.split_once("://").ok_or_else(bad)?;
+    let (userinfo, hostpath) = rest.split_once('@').ok_or_else(bad)?;
+    let key = userinfo.split(':').next().unwrap_or_default();
+    let (host, project) = hostpath
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .ok_or_else(bad)?;
+    let ok = |s: &str| !s.is_empty() && !s.contains(['/', '?', '#', '@', ' ']);
+    if !matches!(scheme, "http" | "https") || !ok(key) || host.is_empty() || !ok(project) {
+        return Err(bad());
+    }
+    Ok(format!(
+        "{scheme}://{host}/api/{project}/envelope/?sentry_version=7&sentry_key={key}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dsn_to_url() {
+        assert_eq!(
+            envelope_url("https://abc@o1.ingest.sentry.io/42").unwrap(),
+            "https://o1.ingest.sentry.io/api/42/envelope/?sentry_version=7&sentry_key=abc"
+        );
+        assert_eq!(
+            envelope_url("http://k:secret@127.0.0.1:9000/sub/7").unwrap(),
+            "http://127.0.0.1:9000/sub/api/7/envelope/?sentry_version=7&sentry_key=k"
+        );
+        for bad in [
+            "",
+            "abc",
+            "https://host/1",
+            "https://k@host",
+            "ftp://k@h/1",
+            "https://k@/1",
+        ] {
+            assert!(envelope_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Just enough JSON for the engine, without serde and without float formatting
+//! (`f64` Display alone costs ~14 KB of wasm):
+//! - writers for integers, strings, millisecond timestamps as seconds
+//!   (`1700000000.123`) and ISO-8601 dates;
+//! - a parser for the flat objects the engine itself writes (the persisted
+//!   session): string values without escapes and unsigned integers only.
+
+/// Appends the decimal digits of `n`.
+pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `ms` as seconds with three decimals: `1700000000123` → `1700000000.123`.
+pub fn push_secs(out: &mut Vec<u8>, ms: u64) {
+    push_u64(out, ms / 1000);
+    let r = ms % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (r / 100) as u8,
+        b'0' + (r / 10 % 10) as u8,
+        b'0' + (r % 10) as u8,
+    ]);
+}
+
+fn push_2(out: &mut Vec<u8>, n: u64) {
+    out.push(b'0' + (n / 10 % 10) as u8);
+    out.push(b'0' + (n % 10) as u8);
+}
+
+/// Appends `ms` since the Unix epoch as ISO-8601 UTC: `2023-11-14T22:13:20.123Z`.
+pub fn push_iso8601(out: &mut Vec<u8>, ms: u64) {
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let sod = secs % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, unsigned form).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    push_u64(out, year);
+    out.push(b'-');
+    push_2(out, month);
+    out.push(b'-');
+    push_2(out, day);
+    out.push(b'T');
+    push_2(out, sod / 3600);
+    out.push(b':');
+    push_2(out, sod / 60 % 60);
+    out.push(b':');
+    push_2(out, sod % 60);
+    out.push(b'.');
+    let r = ms % 1000;
+    out.push(b'0' + (r / 100) as u8);
+    push_2(out, r % 100);
+    out.push(b'Z');
+}
+
+/// Appends `s` as a JSON string literal (quotes included).
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 15)]);
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+/// A JSON text that is already valid JSON (for example a string literal copied
+/// from an event); appended verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawJson(pub String);
+
+/// Appends `["a","b",…]` from raw JSON string literals.
+pub fn push_raw_list(out: &mut Vec<u8>, items: &[RawJson]) {
+    out.push(b'[');
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(it.0.as_bytes());
+    }
+    out.push(b']');
+}
+
+/// A value of a flat object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flat<'a> {
+    Str(&'a str),
+    Int(u64),
+}
+
+/// Parses `{"k":"v","n":12,…}` where strings contain no escapes and numbers are
+/// unsigned integers. `None` for anything else.
+pub fn parse_flat(s: &str) -> Option<Vec<(&str, Flat<'_>)>> {
+    let b = s.as_bytes();
+    let ws = |mut i: usize| {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    };
+    let string = |i: usize| -> Option<(&str, usize)> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let end = i + 1 + b.get(i + 1..)?.iter().position(|&c| c == b'"')?;
+        let v = s.get(i + 1..end)?;
+        if v.bytes().any(|c| c == b'\\' || c < 0x20) {
+            return None;
+        }
+        Some((v, end + 1))
+    };
+    let mut out = Vec::new();
+    let mut i = ws(0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (ws(i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        let (k, j) = string(i)?;
+        i = ws(j);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(i + 1);
+        let v = if b.get(i) == Some(&b'"') {
+            let (v, j) = string(i)?;
+            i = j;
+            Flat::Str(v)
+        } else {
+            let start = i;
+            let mut n: u64 = 0;
+            while let Some(d @ b'0'..=b'9') = b.get(i) {
+                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            Flat::Int(n)
+        };
+        out.push((k, v));
+        i = ws(i);
+        match b.get(i) {
+            Some(b',') => i = ws(i + 1),
+            Some(b'}') => return (ws(i + 1) == b.len()).then_some(out),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl Fn(&mut Vec<u8>)) -> String {
+        let mut v = Vec::new();
+        f(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn numbers_and_times() {
+        assert_eq!(s(|o| push_u64(o, 0)), "0");
+        assert_eq!(s(|o| push_u64(o, u64::MAX)), "18446744073709551615");
+        assert_eq!(s(|o| push_secs(o, 1_700_000_000_123)), "1700000000.123");
+        assert_eq!(s(|o| push_secs(o, 5)), "0.005");
+        assert_eq!(s(|o| push_iso8601(o, 0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            s(|o| push_iso8601(o, 1_700_000_000_123)),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            s(|o| push_iso8601(o, 951_782_400_000)),
+            "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(
+            s(|o| push_iso8601(o, 4_102_444_799_999)),
+            "2099-12-31T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn strings_escape() {
+        assert_eq!(
+            s(|o| push_str(o, "a\"b\\c\nd\u{1}é")),
+            "\"a\\\"b\\\\c\\nd\\u0001é\""
+        );
+    }
+
+    #[test]
+    fn flat_objects() {
+        let v = parse_flat(r#" {"a":"x", "n": 12 ,"z":""} "#).unwrap();
+        assert_eq!(
+            v,
+            vec![
+                ("a", Flat::Str("x")),
+                ("n", Flat::Int(12)),
+                ("z", Flat::Str(""))
+            ]
+        );
+        assert_eq!(parse_flat("{}").unwrap(), vec![]);
+        for bad in [
+            "",
+            "{",
+            "{\"a\":}",
+            "{\"a\":-1}",
+            "{\"a\":\"\\n\"}",
+            "{\"a\":1}x",
+            "[1]",
+            "{\"a\":1,}",
+            "{\"a\":99999999999999999999}",
+        ] {
+            assert!(parse_flat(bad).is_none(), "{bad}");
+        }
+    }
+}
