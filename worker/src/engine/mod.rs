@@ -795,7 +795,6 @@ impl Engine {
         let urls = self.segment_urls(&meta);
         let errors = core::mem::take(&mut self.error_ids);
         self.post_segment(zlib, &meta, &urls, &errors, now, out);
-        self.last_partial_at = None;
         if self.segment_id > u32::from(u16::MAX) {
             self.end("segmentLimit", now, out);
         } else {
