@@ -39,9 +39,13 @@ export const VARIANTS = [
   { name: 'm1', features: 'miniz', level: 1, opt: 'O3', simd: false },
   { name: 'm6-Oz', features: 'miniz', level: 6, opt: 'Oz', simd: false },
   { name: 'z2-simd', features: 'zlib-rs', level: 2, opt: 'O3', simd: true },
+  // `--opt` only picks the wasm-opt level; rustc's opt-level comes from the release profile (3).
+  // These also compile the Rust code for size (CARGO_PROFILE_RELEASE_OPT_LEVEL=z).
+  { name: 'z6-rz', features: 'zlib-rs', level: 6, opt: 'Oz', simd: false, rustOpt: 'z' },
+  { name: 'm6-rz', features: 'miniz', level: 6, opt: 'Oz', simd: false, rustOpt: 'z' },
 ];
 
-const describe = (v) => `${v.features}, level ${v.level}, ${v.opt}${v.simd ? ', simd128' : ''}`;
+const describe = (v) => `${v.features}, level ${v.level}, wasm-opt ${v.opt}${v.rustOpt ? `, rustc opt-level ${v.rustOpt}` : ''}${v.simd ? ', simd128' : ''}`;
 
 function headCommit() {
   return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -77,7 +81,8 @@ function build(v, sources, rebuild) {
   if (v.simd) args.push('--simd');
   const t = Date.now();
   execFileSync(process.execPath, args, { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CARGO_TARGET_DIR: path.join(tree, 'target') } });
+    env: { ...process.env, CARGO_TARGET_DIR: path.join(tree, 'target'),
+      ...(v.rustOpt ? { CARGO_PROFILE_RELEASE_OPT_LEVEL: v.rustOpt } : {}) } });
   fs.writeFileSync(stampFile, stamp);
   console.log(`  ${v.name}: built in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   return out;
@@ -135,7 +140,7 @@ export async function main(argv) {
   md.push(`Produced by \`node bench/variants.mjs${argv.length ? ' ' + argv.join(' ') : ''}\` — see bench/README.md.`, '');
   md.push(`- date: ${started.toISOString()}`);
   md.push(`- machine: ${machine.cpu}, ${machine.cores} cores; ${machine.chromium}; load average at start ${machine.loadavg}`);
-  md.push(`- worker sources: commit ${commit.slice(0, 7)}; each variant built with \`node worker/build.mjs --features F --level L --opt O [--simd]\``);
+  md.push(`- worker sources: commit ${commit.slice(0, 7)}; each variant built with \`node worker/build.mjs --features F --level L --opt O [--simd]\` (rustc opt-level z through \`CARGO_PROFILE_RELEASE_OPT_LEVEL=z\` where noted)`);
   md.push(`- browser: Sentry's protocol, one addEvent message per event, finish every 5 s of event time; ${reps} repetition(s), median; every output inflated and compared`);
   md.push('', 'MB/s per file with the ratio against fflate measured in the same run; "all" = total stream bytes / sum of the per-file median times. Compressed bytes are summed over the corpus (ratio against fflate: lower is better). Targets: ≥ 3× fflate and ≥ 2× CompressionStream on every file, bytes ≤ fflate, gzip ≤ 61,440 B.', '');
   md.push(`| variant | build | raw B | gzip B | ${files.map((f) => `${f.split('-')[0]} MB/s`).join(' | ')} | all MB/s | ×CompressionStream (worst file) | compressed B (×fflate) | ready ms | meets all targets |`);
