@@ -149,21 +149,37 @@ fn to_value(v: &JsValue, depth: u32) -> Value {
     }
 }
 
-fn bytes(arr: &[u8], transfer: &Array) -> Uint8Array {
-    let a = Uint8Array::from(arr);
+#[inline(never)]
+fn set(o: &Object, k: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(k), v);
+}
+
+#[inline(never)]
+fn set_str(o: &Object, k: &str, v: &str) {
+    set(o, k, &JsValue::from_str(v));
+}
+
+#[inline(never)]
+fn set_num(o: &Object, k: &str, v: f64) {
+    set(o, k, &JsValue::from_f64(v));
+}
+
+#[inline(never)]
+fn set_bytes(o: &Object, k: &str, v: &[u8], transfer: &Array) {
+    let a = Uint8Array::from(v);
     transfer.push(&a.buffer());
-    a
+    set(o, k, &a);
+}
+
+fn set_draws(o: &Object, draws: &[bool]) {
+    let a: Array = draws.iter().map(|&d| JsValue::from_bool(d)).collect();
+    set(o, "draws", &a);
 }
 
 fn post_output(out: Output) {
     let o = Object::new();
-    let set = |k: &str, v: &JsValue| {
-        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
-    };
-    let num = |n: f64| JsValue::from_f64(n);
-    let text = |s: &str| JsValue::from_str(s);
     let transfer = Array::new();
-    set("rf", &num(1.0));
+    set_num(&o, "rf", 1.0);
     let op = match out {
         Output::Started {
             replay_id,
@@ -171,36 +187,24 @@ fn post_output(out: Output) {
             draws,
             segment_id,
         } => {
-            set("replayId", &text(&replay_id));
-            set("mode", &text(mode.name()));
-            set(
-                "draws",
-                &draws
-                    .iter()
-                    .map(|&d| JsValue::from_bool(d))
-                    .collect::<Array>(),
-            );
-            set("segmentId", &num(f64::from(segment_id)));
+            set_str(&o, "replayId", &replay_id);
+            set_str(&o, "mode", mode.name());
+            set_draws(&o, &draws);
+            set_num(&o, "segmentId", f64::from(segment_id));
             "started"
         }
         Output::Draws(draws) => {
-            set(
-                "draws",
-                &draws
-                    .iter()
-                    .map(|&d| JsValue::from_bool(d))
-                    .collect::<Array>(),
-            );
+            set_draws(&o, &draws);
             "draws"
         }
         Output::Session(v) => {
-            set("value", &text(&v));
+            set_str(&o, "value", &v);
             "session"
         }
         Output::Checkout => "checkout",
         Output::Pause => "pause",
         Output::Stopped(reason) => {
-            set("reason", &text(reason));
+            set_str(&o, "reason", reason);
             "stopped"
         }
         Output::Partial {
@@ -210,36 +214,40 @@ fn post_output(out: Output) {
             tail,
             session,
         } => {
-            set("segmentId", &num(f64::from(segment_id)));
-            set("chunk", &bytes(&chunk, &transfer));
-            set("head", &bytes(&head, &transfer));
-            set("tail", &bytes(&tail, &transfer));
-            set("session", &text(&session));
+            set_num(&o, "segmentId", f64::from(segment_id));
+            set_bytes(&o, "chunk", &chunk, &transfer);
+            set_bytes(&o, "head", &head, &transfer);
+            set_bytes(&o, "tail", &tail, &transfer);
+            set_str(&o, "session", &session);
             "partial"
         }
         Output::Segment(s) => {
-            set("replayId", &text(&s.replay_id));
-            set("segmentId", &num(f64::from(s.segment_id)));
-            set("replayType", &text(s.replay_type.name()));
-            set("start", &num(s.start as f64));
-            set("end", &num(s.end as f64));
-            set("eventCount", &num(f64::from(s.event_count)));
-            set(
+            set_str(&o, "replayId", &s.replay_id);
+            set_num(&o, "segmentId", f64::from(s.segment_id));
+            set_str(&o, "replayType", s.replay_type.name());
+            set_num(&o, "start", s.start as f64);
+            set_num(&o, "end", s.end as f64);
+            set_num(&o, "eventCount", f64::from(s.event_count));
+            set_str(
+                &o,
                 "kind",
-                &text(match s.kind {
+                match s.kind {
                     Kind::Envelope => "envelope",
                     Kind::Plain => "plain",
-                }),
+                },
             );
             if let Some(url) = &s.url {
-                set("url", &text(url));
+                set_str(&o, "url", url);
             }
-            set("body", &bytes(&s.body, &transfer));
+            set_bytes(&o, "body", &s.body, &transfer);
             "segment"
         }
         Output::Rejected { of, message } => {
-            set("of", &of.as_deref().map_or(JsValue::NULL, text));
-            set("message", &text(&message));
+            match &of {
+                Some(op) => set_str(&o, "of", op),
+                None => set(&o, "of", &JsValue::NULL),
+            }
+            set_str(&o, "message", &message);
             "rejected"
         }
         Output::Stats(s) => {
@@ -253,12 +261,12 @@ fn post_output(out: Output) {
                 ("droppedGenerations", s.dropped_generations),
                 ("droppedBytes", s.dropped_bytes),
             ] {
-                set(k, &num(v as f64));
+                set_num(&o, k, v as f64);
             }
             "stats"
         }
     };
-    set("op", &text(op));
+    set_str(&o, "op", op);
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let _ = scope.post_message_with_transfer(&o, &transfer);
 }

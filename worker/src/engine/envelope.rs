@@ -10,7 +10,7 @@
 //! ```
 
 use super::config::Config;
-use super::json::{push_iso8601, push_raw_list, push_secs, push_str, push_u64, RawJson};
+use super::json::{push_iso8601, push_raw_list, push_secs, push_str, push_u64, put, RawJson};
 use super::ReplayType;
 
 /// What the `replay_event` item says about a segment.
@@ -36,54 +36,55 @@ pub fn head(
 ) -> Vec<u8> {
     let mut o = Vec::with_capacity(512);
     let sdk = |o: &mut Vec<u8>| {
-        o.extend_from_slice(b"{\"name\":");
+        put(o, b"{\"name\":");
         push_str(o, &cfg.sdk_name);
-        o.extend_from_slice(b",\"version\":");
+        put(o, b",\"version\":");
         push_str(o, &cfg.sdk_version);
         o.push(b'}');
     };
-    o.extend_from_slice(b"{\"event_id\":\"");
-    o.extend_from_slice(s.replay_id.as_bytes());
-    o.extend_from_slice(b"\",\"sent_at\":\"");
+    put(&mut o, b"{\"event_id\":\"");
+    put(&mut o, s.replay_id.as_bytes());
+    put(&mut o, b"\",\"sent_at\":\"");
     push_iso8601(&mut o, now);
-    o.extend_from_slice(b"\",\"sdk\":");
+    put(&mut o, b"\",\"sdk\":");
     sdk(&mut o);
     if let Some(dsn) = dsn {
-        o.extend_from_slice(b",\"dsn\":");
+        put(&mut o, b",\"dsn\":");
         push_str(&mut o, dsn);
     }
-    o.extend_from_slice(
+    put(
+        &mut o,
         b"}\n{\"type\":\"replay_event\"}\n{\"type\":\"replay_event\",\"replay_id\":\"",
     );
-    o.extend_from_slice(s.replay_id.as_bytes());
-    o.extend_from_slice(b"\",\"segment_id\":");
+    put(&mut o, s.replay_id.as_bytes());
+    put(&mut o, b"\",\"segment_id\":");
     push_u64(&mut o, u64::from(s.segment_id));
-    o.extend_from_slice(b",\"replay_type\":\"");
-    o.extend_from_slice(s.replay_type.name().as_bytes());
-    o.extend_from_slice(b"\",\"replay_start_timestamp\":");
+    put(&mut o, b",\"replay_type\":\"");
+    put(&mut o, s.replay_type.name().as_bytes());
+    put(&mut o, b"\",\"replay_start_timestamp\":");
     push_secs(&mut o, s.replay_start);
-    o.extend_from_slice(b",\"timestamp\":");
+    put(&mut o, b",\"timestamp\":");
     push_secs(&mut o, s.timestamp);
-    o.extend_from_slice(b",\"error_ids\":");
+    put(&mut o, b",\"error_ids\":");
     push_raw_list(&mut o, &s.error_ids[..s.error_ids.len().min(100)]);
-    o.extend_from_slice(b",\"trace_ids\":[],\"urls\":");
+    put(&mut o, b",\"trace_ids\":[],\"urls\":");
     push_raw_list(&mut o, s.urls);
-    o.extend_from_slice(b",\"platform\":\"javascript\",\"event_id\":\"");
-    o.extend_from_slice(s.replay_id.as_bytes());
-    o.extend_from_slice(b"\",\"environment\":");
+    put(&mut o, b",\"platform\":\"javascript\",\"event_id\":\"");
+    put(&mut o, s.replay_id.as_bytes());
+    put(&mut o, b"\",\"environment\":");
     push_str(&mut o, &cfg.environment);
     if let Some(r) = &cfg.release {
-        o.extend_from_slice(b",\"release\":");
+        put(&mut o, b",\"release\":");
         push_str(&mut o, r);
     }
-    o.extend_from_slice(b",\"sdk\":");
+    put(&mut o, b",\"sdk\":");
     sdk(&mut o);
     let mut payload_head = b"{\"segment_id\":".to_vec();
     push_u64(&mut payload_head, u64::from(s.segment_id));
     payload_head.extend_from_slice(b"}\n");
-    o.extend_from_slice(b"}\n{\"type\":\"replay_recording\",\"length\":");
+    put(&mut o, b"}\n{\"type\":\"replay_recording\",\"length\":");
     push_u64(&mut o, (payload_head.len() + zlib_len) as u64);
-    o.extend_from_slice(b"}\n");
-    o.extend_from_slice(&payload_head);
+    put(&mut o, b"}\n");
+    put(&mut o, &payload_head);
     o
 }

@@ -5,6 +5,13 @@
 //! - a parser for the flat objects the engine itself writes (the persisted
 //!   session): string values without escapes and unsigned integers only.
 
+/// Appends bytes. Kept out of line: the envelope writer calls it dozens of
+/// times and inlined copies cost more wasm than the call.
+#[inline(never)]
+pub fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+}
+
 /// Appends the decimal digits of `n`.
 pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut buf = [0u8; 20];
@@ -17,7 +24,7 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
             break;
         }
     }
-    out.extend_from_slice(&buf[i..]);
+    put(out, &buf[i..]);
 }
 
 /// Appends `ms` as seconds with three decimals: `1700000000123` → `1700000000.123`.
