@@ -829,3 +829,49 @@ fn all_corpus_files_round_trip_through_buffer_and_session_mode() {
         );
     }
 }
+
+#[test]
+fn an_error_before_any_event_is_reported_with_the_first_segment() {
+    let (mut e, _) = start(envelope_config(buffer_config()), T0);
+    let out = e.error(Some("abcdefabcdefabcdefabcdefabcdef00"), true, T0 + 10);
+    assert!(segments(&out).is_empty());
+    assert!(has(&out, |o| matches!(o, Output::Checkout)));
+    assert_eq!(e.mode(), Mode::Session);
+    e.events(&batch(&[ev(4, T0 + 20, None)]), T0 + 20);
+    let out = e.flush(T0 + 30);
+    let env = parse_envelope(&segments(&out)[0].body);
+    assert_eq!(env.event.get("replay_type").s(), "buffer");
+    assert_eq!(
+        env.event.get("error_ids").arr()[0].s(),
+        "abcdefabcdefabcdefabcdefabcdef00"
+    );
+}
+
+#[test]
+fn off_mode_records_nothing_and_buffer_stop_sends_nothing() {
+    let (mut e, out) = start(Config::new(0.0, 0.0), T0);
+    assert_eq!(started(&out).1, Mode::Off);
+    assert!(e.events(&batch(&[ev(4, T0, None)]), T0).is_empty());
+    assert!(e.error(Some("x"), true, T0).is_empty());
+    assert!(segments(&e.flush(T0 + 10_000)).is_empty());
+    assert_eq!(e.stats().events, 0);
+    assert_eq!(e.next_wake(), None);
+
+    let (mut e, _) = start(buffer_config(), T0);
+    e.events(&batch(&[ev(4, T0, None), click(T0 + 1)]), T0);
+    assert!(
+        segments(&e.hidden(true, T0 + 100)).is_empty(),
+        "buffer mode ignores hidden"
+    );
+    let out = e.stop(T0 + 200);
+    assert!(
+        segments(&out).is_empty(),
+        "an unsampled buffer is never sent"
+    );
+    assert!(has(&out, |o| matches!(o, Output::Stopped("stop"))));
+    assert!(last_session(&out).unwrap().contains("\"ended\":1"));
+    assert!(
+        e.error(None, true, T0 + 300).is_empty(),
+        "ignored after stop"
+    );
+}

@@ -899,7 +899,12 @@ impl Engine {
                 i = j;
             }
         }
-        self.buffer_errors.clear();
+        // Errors not sent with the history (there was none) go with the next segment.
+        for (_, id) in self.buffer_errors.drain(..) {
+            if self.error_ids.len() < 100 {
+                self.error_ids.push(id);
+            }
+        }
         out.push(Output::Checkout);
         self.save(out);
     }
