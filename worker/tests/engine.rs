@@ -477,3 +477,45 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
     let out = d.handle(&msg("flush", &[]), T0 + 1, r);
     assert_eq!(recording(segments(&out)[0]), array_of(&[good]));
 }
+
+#[test]
+fn plain_partials_concatenate_to_the_zlib_recording() {
+    let mut cfg = session_config();
+    cfg.target = Target::Plain {
+        url: Some("/ingest".into()),
+    };
+    let (mut e, _) = start(cfg, T0);
+    let mut chunks = Vec::new();
+    let mut added = Vec::new();
+    for i in 0..12u64 {
+        let now = T0 + 5_000 + i * 400;
+        let ev = if i % 3 == 0 {
+            click(now)
+        } else {
+            mutation(now)
+        };
+        added.push(ev.clone());
+        for o in e.events(&batch(&[ev]), now) {
+            if let Output::Partial {
+                segment_id: 0,
+                chunk,
+                head,
+                tail,
+                ..
+            } = o
+            {
+                chunks.extend_from_slice(&chunk);
+                assert_eq!(
+                    &head[..2],
+                    &[0x78, 0x9c],
+                    "plain head is the zlib header and ["
+                );
+                let mut body = head.clone();
+                body.extend_from_slice(&chunks);
+                body.extend_from_slice(&tail);
+                assert_eq!(inflate_strict(&body), array_of(&added));
+            }
+        }
+    }
+    assert!(!chunks.is_empty());
+}
