@@ -149,8 +149,11 @@ async function inflate(bytes) {
   return new Response(stream).text();
 }
 
-/** One measured run of one contestant on the loaded corpus file. */
-async function run({ url, feed, mode, segmentMs = 5000 }) {
+let held = null;
+
+/** One measured run of one contestant on the loaded corpus file. With `hold`, the worker is
+ * kept alive until release() (bench/profile.mjs stops the worker's profiler first). */
+async function run({ url, feed, mode, segmentMs = 5000, hold = false }) {
   const feeder = feeders[feed];
   if (!feeder) throw new Error(`no feeder '${feed}' in bench/page/host.js`);
   const { worker, readyMs } = await startWorker(url);
@@ -158,7 +161,8 @@ async function run({ url, feed, mode, segmentMs = 5000 }) {
   try {
     res = await feeder(worker, { mode, segmentMs });
   } finally {
-    worker.terminate();
+    if (hold) held = worker;
+    else worker.terminate();
   }
   // Verification: every output inflates to exactly the text of its events.
   const mismatches = [...res.failures];
@@ -197,4 +201,9 @@ async function run({ url, feed, mode, segmentMs = 5000 }) {
   };
 }
 
-window.bench = { loadCorpus, run, ready: true };
+function release() {
+  if (held) held.terminate();
+  held = null;
+}
+
+window.bench = { loadCorpus, run, release, ready: true };
