@@ -37,9 +37,10 @@ export function startReplay(options) {
 
   const post = (msg) => worker.postMessage(Object.assign({ rf: 1 }, msg));
   const target = o.tunnel || envelopeUrl(o.dsn) || o.endpoint;
+  // JSON round trip: unset options are left out rather than sent as undefined.
   const startMessage = (session) => ({
     op: 'start',
-    config: {
+    config: JSON.parse(JSON.stringify({
       sessionSampleRate: o.sessionSampleRate || 0,
       errorSampleRate: o.errorSampleRate || 0,
       bufferMs: o.bufferMs,
@@ -51,7 +52,7 @@ export function startReplay(options) {
       sdk: { name: 'ringflate.host', version: '0.1.0' },
       environment: o.environment,
       release: o.release,
-    },
+    })),
     session,
     url: location.href,
   });
@@ -161,7 +162,7 @@ export function startReplay(options) {
       case 'stopped':
         mode = 'off';
         partial = null;
-        if (data.reason === 'expired' || data.reason === 'max-duration') {
+        if (data.reason === 'idle' || data.reason === 'maxDuration') {
           // A new replay starts at the next user input.
           stopRrweb();
           ACTIVITY.forEach((t) => addEventListener(t, onRestart, { capture: true, passive: true }));
@@ -253,6 +254,8 @@ export function startReplay(options) {
       if (mode === 'session') sampled = true;
       else if (mode === 'buffer') sampled = draws.length ? draws.shift() : false;
       if (mode !== 'off') {
+        // A sampled error turns the buffer into a recorded session (the worker sends the history).
+        if (sampled) mode = 'session';
         flushBatch();
         post({ op: 'error', eventId: opts && opts.eventId, sampled });
       }
