@@ -66,6 +66,44 @@ function engineCall(fn, data) {
   }
 }
 
+// typeof codes shared with wasm.rs (TYPES).
+var TYPE_CODES = { undefined: 0, number: 1, string: 2, boolean: 3, object: 4, bigint: 6, symbol: 7, function: 8 };
+function typeCode(v) {
+  return v === null ? 5 : TYPE_CODES[typeof v];
+}
+
+// Sentry's protocol, one call into the engine per message; the reply is built here.
+function sentry(data) {
+  var isObject = data !== null && typeof data === 'object';
+  var id = isObject ? data.id : undefined;
+  var method = isObject ? data.method : undefined;
+  var arg = isObject ? data.arg : undefined;
+  var code;
+  try {
+    code = wasm_bindgen.sentryCall(
+      isObject,
+      typeCode(id),
+      typeof method === 'string' ? method : undefined,
+      typeCode(method),
+      typeof arg === 'string' ? arg : undefined,
+      typeCode(arg)
+    );
+  } catch (err) {
+    replyError(data, 'ringflate: internal error: ' + String((err && err.message) || err));
+    return;
+  }
+  if (code === 1) {
+    post(id, method, true, undefined);
+  } else if (code === 2) {
+    var bytes = wasm_bindgen.sentryBytes();
+    postMessage({ id: id, method: method, success: true, response: bytes }, [bytes.buffer]);
+  } else if (code === 3) {
+    post(id, method, false, wasm_bindgen.sentryText());
+  } else {
+    console.warn(wasm_bindgen.sentryText());
+  }
+}
+
 function ready(fn) {
   handle = fn;
   var q = queue;
@@ -111,12 +149,7 @@ Promise.resolve()
           }, data);
           return;
         }
-        try {
-          var ignored = wasm_bindgen.onSentryMessage(data);
-          if (ignored) console.warn(ignored);
-        } catch (err) {
-          replyError(data, 'ringflate: internal error: ' + String((err && err.message) || err));
-        }
+        sentry(data);
       });
     },
     function (err) {

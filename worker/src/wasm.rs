@@ -1,15 +1,19 @@
-//! The thin wasm-bindgen layer: reads a worker message into the core's
-//! [`Message`], runs the core, and posts the reply (compressed bytes are
-//! transferred, not copied).
+//! The thin wasm-bindgen layer between the worker bootstrap and the core.
+//!
+//! Sentry's protocol is the hot path (one message per event), so its binding
+//! crosses the JS/wasm boundary as little as possible: the bootstrap reads the
+//! message's fields and their `typeof` codes, makes ONE call with primitive
+//! arguments, and builds and posts the reply itself (transferring result bytes).
+//! Engine messages (below) are rarer and larger and are read field by field.
 
-use crate::sentry::{Field, Message, Method, Outcome, Response, SentryWorker};
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use crate::sentry::{Field, Message, Outcome, Response, SentryWorker};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
-use web_sys::DedicatedWorkerGlobalScope;
 
 thread_local! {
     static SENTRY: RefCell<SentryWorker> = RefCell::new(SentryWorker::default());
+    /// The bytes or text of the last Sentry call's answer, taken by the bootstrap.
+    static ANSWER: RefCell<(Vec<u8>, String)> = const { RefCell::new((Vec::new(), String::new())) };
 }
 
 #[wasm_bindgen(start)]
@@ -17,97 +21,101 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+/// `typeof` names, indexed by the codes the bootstrap passes (`null` is its own code).
+const TYPES: [&str; 9] = [
+    "undefined",
+    "number",
+    "string",
+    "boolean",
+    "object",
+    "null",
+    "bigint",
+    "symbol",
+    "function",
+];
+
+fn field(code: u8, text: Option<String>) -> Field {
+    match (code, text) {
+        (0, _) => Field::Absent,
+        (1, _) => Field::Number,
+        (2, Some(t)) => Field::Str(t),
+        (c, _) => Field::Other(
+            TYPES
+                .get(usize::from(c))
+                .copied()
+                .unwrap_or("unknown")
+                .into(),
+        ),
+    }
 }
 
-fn field(v: &JsValue, want_string: bool) -> Field {
-    if v.is_undefined() {
-        Field::Absent
-    } else if v.as_f64().is_some() {
-        Field::Number
-    } else if want_string && v.is_string() {
-        Field::Str(v.as_string().unwrap_or_default())
-    } else if v.is_string() {
-        // Present but not needed as text: don't copy it into linear memory.
-        Field::Other("string".into())
+/// Answer codes of [`sentry_call`].
+const IGNORED: u8 = 0;
+const OK_NOTHING: u8 = 1;
+const OK_BYTES: u8 = 2;
+const FAILED: u8 = 3;
+
+/// Handles one message of Sentry's protocol. `*_type` are `typeof` codes (see
+/// [`TYPES`]); `method` and `arg` are passed only when they are strings;
+/// `is_object` is false for primitives and `null`. Returns an answer code:
+/// 0 ignored (reason in `sentryText`), 1 success with no response, 2 success
+/// with bytes (`sentryBytes`), 3 failure (reason in `sentryText`).
+#[wasm_bindgen(js_name = sentryCall)]
+pub fn sentry_call(
+    is_object: bool,
+    id_type: u8,
+    method: Option<String>,
+    method_type: u8,
+    arg: Option<String>,
+    arg_type: u8,
+) -> u8 {
+    let msg = if is_object {
+        Message::Object {
+            id: field(id_type, None),
+            method: field(method_type, method),
+            arg: field(arg_type, arg),
+        }
     } else {
-        Field::Other(v.js_typeof().as_string().unwrap_or_default())
-    }
-}
-
-/// Handles one message of Sentry's protocol. Returns a reason when the message
-/// was ignored (no id to answer to), `undefined` when a reply was posted.
-#[wasm_bindgen(js_name = onSentryMessage)]
-pub fn on_sentry_message(data: &JsValue) -> Option<String> {
-    if !data.is_object() {
-        return Some(ignored(
-            SENTRY.with(|s| s.borrow_mut().handle(Message::NotAnObject)),
-        ));
-    }
-    let id = get(data, "id");
-    let method = get(data, "method");
-    let method_name = method.as_string();
-    let wants_arg = method_name
-        .as_deref()
-        .and_then(Method::parse)
-        .is_some_and(Method::takes_string);
-    let msg = Message::Object {
-        id: field(&id, false),
-        method: match method_name {
-            Some(name) => Field::Str(name),
-            None => field(&method, false),
-        },
-        arg: field(&get(data, "arg"), wants_arg),
+        Message::NotAnObject
     };
     let outcome = SENTRY.with(|s| s.borrow_mut().handle(msg));
-    if let Outcome::Ignore(_) = outcome {
-        return Some(ignored(outcome));
-    }
-    post_reply(&id, &method, outcome);
-    None
-}
-
-fn ignored(o: Outcome) -> String {
-    match o {
-        Outcome::Ignore(why) => format!("ringflate: ignored a message: {why}"),
-        _ => String::new(),
-    }
-}
-
-fn post_reply(id: &JsValue, method: &JsValue, outcome: Outcome) {
-    let reply = Object::new();
-    let set = |k: &str, v: &JsValue| {
-        let _ = Reflect::set(&reply, &JsValue::from_str(k), v);
-    };
-    set("id", id);
-    set("method", method);
-    let transfer = Array::new();
-    match outcome {
-        Outcome::Ok(response) => {
-            set("success", &JsValue::TRUE);
-            match response {
-                Response::Nothing => set("response", &JsValue::UNDEFINED),
-                Response::Bytes(bytes) => {
-                    let arr = Uint8Array::from(bytes.as_slice());
-                    transfer.push(&arr.buffer());
-                    set("response", &arr);
-                }
+    ANSWER.with(|a| {
+        let mut a = a.borrow_mut();
+        match outcome {
+            Outcome::Ok(Response::Nothing) => OK_NOTHING,
+            Outcome::Ok(Response::Bytes(bytes)) => {
+                a.0 = bytes;
+                OK_BYTES
+            }
+            Outcome::Err(text) => {
+                a.1 = text;
+                FAILED
+            }
+            Outcome::Ignore(why) => {
+                a.1 = format!("ringflate: ignored a message: {why}");
+                IGNORED
             }
         }
-        Outcome::Err(text) => {
-            set("success", &JsValue::FALSE);
-            set("response", &JsValue::from_str(&text));
-        }
-        Outcome::Ignore(_) => return,
-    }
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.post_message_with_transfer(&reply, &transfer);
+    })
+}
+
+/// The bytes of the last answer (copied once into a fresh `Uint8Array`).
+#[wasm_bindgen(js_name = sentryBytes)]
+pub fn sentry_bytes() -> Vec<u8> {
+    ANSWER.with(|a| std::mem::take(&mut a.borrow_mut().0))
+}
+
+/// The text of the last answer.
+#[wasm_bindgen(js_name = sentryText)]
+pub fn sentry_text() -> String {
+    ANSWER.with(|a| std::mem::take(&mut a.borrow_mut().1))
 }
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
 use crate::engine::{Driver, Kind, Output, Value};
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use web_sys::DedicatedWorkerGlobalScope;
 
 thread_local! {
     static ENGINE: RefCell<Driver> = RefCell::new(Driver::default());
