@@ -15,6 +15,10 @@ const common = { entryPoints: [path.join(dir, 'src/index.js')], bundle: true, mi
 buildSync({ ...common, format: 'esm', outfile: path.join(dist, 'ringflate-host.mjs') });
 buildSync({ ...common, format: 'iife', globalName: 'ringflate', outfile: path.join(dist, 'ringflate-host.js') });
 fs.copyFileSync(path.join(dir, 'src/index.d.ts'), path.join(dist, 'ringflate-host.d.ts'));
+// The package ships the worker file too (`ringflate/worker`), built by worker/build.mjs.
+const worker = path.join(dir, '../dist/ringflate-worker.js');
+if (fs.existsSync(worker)) fs.copyFileSync(worker, path.join(dist, 'ringflate-worker.js'));
+else console.warn('dist/ringflate-worker.js not built yet: run node worker/build.mjs first to include it');
 const LIMIT = 3 * 1024;
 const sizes = {};
 for (const f of ['ringflate-host.mjs', 'ringflate-host.js']) {
