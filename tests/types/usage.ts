@@ -1,0 +1,24 @@
+// Compiled (not run) by tests/host-types.test.mjs: the shipped types accept real usage and reject mistakes.
+import { startReplay, type Replay, type Segment } from 'ringflate';
+
+const replay: Replay = startReplay({
+  workerUrl: '/assets/ringflate-worker.js',
+  dsn: 'https://public@o0.ingest.example/1',
+  sessionSampleRate: 0.1,
+  errorSampleRate: 1,
+  bufferMs: 60_000,
+  record: { maskAllInputs: true },
+  onSegment: (s: Segment) => void s.body.byteLength,
+});
+const sampled: boolean = replay.captureError(new Error('x'), { eventId: 'abc' });
+replay.addEvents([{ type: 3, timestamp: Date.now(), data: {} }]);
+replay.ready.then(({ replayId, mode }) => [replayId.length, mode === 'buffer']);
+replay.flush();
+replay.stop();
+void sampled;
+
+// @ts-expect-error workerUrl is required
+startReplay({ dsn: 'https://public@o0.ingest.example/1' });
+// @ts-expect-error replayType is 'session' | 'buffer'
+const wrong: Segment['replayType'] = 'off';
+void wrong;
