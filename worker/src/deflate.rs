@@ -184,14 +184,47 @@ impl ZlibWriter {
 }
 
 /// gzip (RFC 1952) of `data` in one go: `compress` in Sentry's protocol.
+///
+/// The same bytes as flate2's `GzEncoder` with its default header (no name,
+/// mtime 0, OS 255), built from our raw [`Deflater`] and a small CRC-32 so
+/// that flate2's gzip writer and its 9 KB of CRC tables stay out of the build.
 pub fn gzip(data: &[u8], level: u32) -> Result<Vec<u8>, DeflateError> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4 + 64),
-        Compression::new(level.min(9)),
-    );
-    enc.write_all(data).map_err(|_| DeflateError)?;
-    enc.finish().map_err(|_| DeflateError)
+    let level = level.min(9);
+    let xfl = match level {
+        9 => 2,
+        0 | 1 => 4,
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(data.len() / 4 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
+    let mut d = Deflater::new(level);
+    d.write(data, &mut out)?;
+    d.finish(&mut out)?;
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(out)
+}
+
+/// CRC-32 (ISO-HDLC, the gzip trailer's), table-driven with the table built per
+/// call: `compress` is rare and the 1 KB table costs nothing next to deflate.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut table = [0u32; 256];
+    for (n, t) in (0u32..).zip(table.iter_mut()) {
+        let mut c = n;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+        *t = c;
+    }
+    let mut crc = !0u32;
+    for &b in data {
+        crc = table[usize::from((crc as u8) ^ b)] ^ (crc >> 8);
+    }
+    !crc
 }
 
 #[cfg(test)]
@@ -268,5 +301,39 @@ pub(crate) mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, text);
+    }
+
+    #[test]
+    fn crc32_check_values() {
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(
+            crc32(b"The quick brown fox jumps over the lazy dog"),
+            0x414F_A339
+        );
+    }
+
+    #[test]
+    fn gzip_round_trips_at_every_level_with_flate2s_header() {
+        use std::io::Write;
+        let text = b"{\"type\":3,\"data\":{\"source\":1,\"x\":12}},".repeat(3_000);
+        for level in 0..=9 {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::new(level));
+            enc.write_all(&text).unwrap();
+            let theirs = enc.finish().unwrap();
+            let ours = gzip(&text, level).unwrap();
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&ours[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, text, "level {level}");
+            // Same header as flate2's encoder (flags, mtime, XFL, OS), same trailer.
+            assert_eq!(ours[..10], theirs[..10], "level {level}");
+            assert_eq!(
+                ours[ours.len() - 8..],
+                theirs[theirs.len() - 8..],
+                "level {level}"
+            );
+        }
     }
 }
