@@ -3,7 +3,8 @@
 // peers, in one go. See bench/README.md.
 //
 //   node bench/run.mjs [--quick] [--reps N] [--files d1,d4] [--no-native] [--no-browser]
-//                      [--ringflate dist/ringflate-worker.js] [--variants [variant options]]
+//                      [--ringflate dist/ringflate-worker.js] [--chromium-args '--js-flags=…']
+//                      [--variants [variant options]]
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
 import { spawn } from 'node:child_process';
@@ -36,6 +37,7 @@ const corpusDir = path.resolve(root, opt('corpus', '../shared/corpus'));
 const files = corpusFiles(corpusDir, opt('files', ''));
 const ringflateFile = opt('ringflate', 'dist/ringflate-worker.js');
 const outDir = path.join(root, 'bench/results');
+const outName = opt('out', 'latest');
 
 // Targets (bench/README.md "Targets").
 const TARGET = { vsFflate: 3, vsCstream: 2, readyMs: 50, finish60Ms: 5, gzipBytes: 60 * 1024 };
@@ -155,7 +157,9 @@ async function main() {
     console.log(`\n== browser: ${contestants.map((c) => c.name).join(', ')} (${result.workerSize.file}: ${result.workerSize.raw} B, ${result.workerSize.gzip} B gzipped)`);
     const passes = ['stream', 'paced5', 'paced60'];
     const t = Date.now();
-    const { runs, files: info } = await runBrowserBench({ root, corpusDir, files, contestants, reps, passes });
+    const extraArgs = opt('chromium-args', '').split(' ').filter(Boolean);
+    if (extraArgs.length) result.chromiumArgs = extraArgs;
+    const { runs, files: info } = await runBrowserBench({ root, corpusDir, files, contestants, reps, passes, extraArgs });
     result.browserSeconds = (Date.now() - t) / 1000;
     result.corpus = info;
     result.contestants = contestants.map(({ name, label, feed, file }) => ({ name, label, feed, file }));
@@ -170,6 +174,7 @@ async function main() {
   md.push(`- date: ${result.date}`);
   md.push(`- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB RAM; ${machine.chromium}; node ${process.version}; load average at start ${machine.loadavg}`);
   md.push(`- commit: ${machine.commit}`);
+  if (result.chromiumArgs) md.push(`- extra Chromium arguments: \`${result.chromiumArgs.join(' ')}\``);
   md.push(`- repetitions: ${reps} per contestant and file (median shown), contestants interleaved${quick ? '; **quick run**' : ''}`);
   if (result.workerSize) md.push(`- ringflate worker: \`${result.workerSize.file}\`, ${result.workerSize.raw} B, ${result.workerSize.gzip} B gzip -9`);
   if (result.browser) {
@@ -187,10 +192,10 @@ async function main() {
   }
   const text = md.join('\n') + '\n';
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'latest.md'), text);
-  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(result, null, 1) + '\n');
+  fs.writeFileSync(path.join(outDir, `${outName}.md`), text);
+  fs.writeFileSync(path.join(outDir, `${outName}.json`), JSON.stringify(result, null, 1) + '\n');
   console.log('\n' + text);
-  console.log(`wrote bench/results/latest.md and latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(`wrote bench/results/${outName}.md and ${outName}.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 await main();

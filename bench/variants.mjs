@@ -33,6 +33,7 @@ export const VARIANTS = [
   { name: 'z2', features: 'zlib-rs', level: 2, opt: 'O3', simd: false },
   { name: 'z3', features: 'zlib-rs', level: 3, opt: 'O3', simd: false },
   { name: 'z4', features: 'zlib-rs', level: 4, opt: 'O3', simd: false },
+  { name: 'z5', features: 'zlib-rs', level: 5, opt: 'O3', simd: false },
   { name: 'z6-simd', features: 'zlib-rs', level: 6, opt: 'O3', simd: true },
   { name: 'z6-Oz', features: 'zlib-rs', level: 6, opt: 'Oz', simd: false },
   { name: 'm6', features: 'miniz', level: 6, opt: 'O3', simd: false },
@@ -43,6 +44,7 @@ export const VARIANTS = [
   // These also compile the Rust code for size (CARGO_PROFILE_RELEASE_OPT_LEVEL=z).
   { name: 'z6-rz', features: 'zlib-rs', level: 6, opt: 'Oz', simd: false, rustOpt: 'z' },
   { name: 'm6-rz', features: 'miniz', level: 6, opt: 'Oz', simd: false, rustOpt: 'z' },
+  { name: 'z6-simd-rz', features: 'zlib-rs', level: 6, opt: 'Oz', simd: true, rustOpt: 'z' },
 ];
 
 const describe = (v) => `${v.features}, level ${v.level}, wasm-opt ${v.opt}${v.rustOpt ? `, rustc opt-level ${v.rustOpt}` : ''}${v.simd ? ', simd128' : ''}`;

@@ -22,11 +22,11 @@ export const PASSES = {
 /**
  * @returns {Promise<{runs: object[], files: object[]}>} one entry per (file, rep, contestant, pass)
  */
-export async function runBrowserBench({ root, corpusDir, files, contestants, reps, passes, log = console.log }) {
+export async function runBrowserBench({ root, corpusDir, files, contestants, reps, passes, extraArgs = [], log = console.log }) {
   const server = await startServer({ root, corpusDir });
   for (const c of contestants) c.url = server.addWorker(`/w/${c.name}.js`, c.source(root), { wasm: !!c.wasm });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-bench-'));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs] });
   const runs = [];
   const fileInfo = [];
   try {
