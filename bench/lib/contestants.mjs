@@ -47,13 +47,9 @@ export function standardContestants({ ringflateFile = 'dist/ringflate-worker.js'
     { name: 'pako', label: 'pako Deflate (Datadog-style)', feed: 'sentry', source: pakoWorkerSource },
     { name: 'cstream', label: "CompressionStream('deflate')", feed: 'sentry', source: compressionStreamWorkerSource },
     { name: 'stored', label: 'reference: no compression (stored blocks)', feed: 'sentry', source: storedBaselineSource, reference: true },
-    // ---------------------------------------------------------------------------------------------
-    // ENGINE MODE CONTESTANT GOES HERE. When ringflate's engine mode exists, add for example
-    //   { name: 'ringflate-engine', label: 'ringflate engine mode', feed: 'engine', wasm: true,
-    //     source: (root) => fs.readFileSync(path.join(root, 'dist/ringflate-worker.js'), 'utf8') },
-    // and implement the 'engine' feeder in bench/page/host.js (marked there): one message per
-    // burst, {rf:1, op:'events', json: JSON.stringify(batchOfEvents)}, instead of one per event.
-    // Everything else (timing, verification, tables, ratios against fflate) needs no change.
-    // ---------------------------------------------------------------------------------------------
+    // ringflate's engine mode: the same worker file, fed one message per burst of events
+    // (feeder 'engine' in bench/page/host.js). A further feed is one more entry with its feeder.
+    { name: 'ringflate-engine', label: 'ringflate engine mode (batches)', feed: 'engine', wasm: true,
+      source: (root) => fs.readFileSync(path.resolve(root, ringflateFile), 'utf8'), file: ringflateFile },
   ];
 }

@@ -74,7 +74,8 @@ function router(worker) {
 
 // ------------------------------------------------------------------------------------------------
 // Feeders: how a contestant is fed. Each returns { outputs: [{start, end, bytes}], loopMs,
-// e2eMs, finishMs: [] }, where outputs[k].bytes is the zlib stream covering events[start..end).
+// e2eMs, finishMs: [], failures: [] }, where outputs[k].bytes is the zlib stream covering
+// events[start..end). A new way of feeding a worker is one more entry here.
 // ------------------------------------------------------------------------------------------------
 const feeders = {
   /** Sentry's protocol: one message per event. mode 'stream' posts everything at once (throughput);
@@ -126,17 +127,71 @@ const feeders = {
     return { outputs, loopMs: NaN, e2eMs: NaN, finishMs, failures: r.failures };
   },
 
-  // ==============================================================================================
-  // ENGINE MODE FEEDER GOES HERE (ringflate's engine mode: the host posts one message per burst,
-  // {rf:1, op:'events', json: JSON.stringify(batchOfEvents)}, instead of one message per event).
-  // Implement `async engine(worker, { mode, segmentMs })` with the same return shape as `sentry`:
-  // group the events of a segment into bursts, time the posting loop (JSON.stringify of the batch
-  // included), request the segment's zlib stream the way the engine protocol defines, and fill
-  // `outputs` with {start, end, bytes} so the output is verified against the same input text.
-  // Then add the contestant in bench/lib/contestants.mjs with feed: 'engine'.
-  // ==============================================================================================
-  engine: null,
+  /** ringflate's engine mode (worker/PROTOCOL.md): the host posts one message per burst,
+   * {rf:1, op:'events', json: JSON.stringify(batchOfEvents)}, where a burst is the events of
+   * ENGINE_BURST_MS of event time, and {rf:1, op:'flush'} where the Sentry feed posts `finish`
+   * (every 5 s of event time and at the end). Each flush makes the worker post the pending
+   * events as `segment` messages (plain zlib bodies, verified like every other output) and
+   * then `stats`. The engine does not acknowledge events, so there is nothing to wait on
+   * before a flush: mode 'paced' runs the same feed and reports no finish latency. */
+  async engine(worker, { segmentMs }) {
+    const events = corpus.events;
+    const starts = segmentStarts(segmentMs);
+    const ends = starts.slice(1).concat(events.length);
+    const failures = [];
+    const segments = [];
+    let statsSeen = 0;
+    let lastStatsT = NaN;
+    let onStarted;
+    let onAllStats;
+    const started = new Promise((resolve) => (onStarted = resolve));
+    const allStats = new Promise((resolve) => (onAllStats = resolve));
+    worker.onmessage = (e) => {
+      const d = e.data;
+      const t = performance.now();
+      if (!d || d.rf !== 1) return;
+      if (d.op === 'started') onStarted(d);
+      else if (d.op === 'segment') segments.push(d);
+      else if (d.op === 'rejected') failures.push(`rejected ${d.of}: ${d.message}`);
+      else if (d.op === 'stopped') failures.push(`stopped: ${d.reason}`);
+      else if (d.op === 'stats' && ++statsSeen === starts.length) {
+        lastStatsT = t;
+        onAllStats();
+      }
+    };
+    worker.postMessage({ rf: 1, op: 'start', session: null,
+      config: { sessionSampleRate: 1, errorSampleRate: 0, endpoint: 'http://127.0.0.1/ingest' } });
+    const st = await started;
+    if (st.mode !== 'session') failures.push(`engine started in mode ${st.mode}`);
+    const t0 = performance.now();
+    for (let s = 0; s < starts.length; s++) {
+      let i = starts[s];
+      while (i < ends[s]) {
+        const burstStart = events[i].timestamp;
+        let j = i + 1;
+        while (j < ends[s] && events[j].timestamp - burstStart < ENGINE_BURST_MS) j++;
+        worker.postMessage({ rf: 1, op: 'events', json: JSON.stringify(events.slice(i, j)) });
+        i = j;
+      }
+      worker.postMessage({ rf: 1, op: 'flush' });
+    }
+    const loopMs = performance.now() - t0;
+    await Promise.race([allStats, new Promise((resolve) => setTimeout(resolve, 120000))]);
+    if (statsSeen < starts.length) failures.push(`only ${statsSeen} of ${starts.length} flushes answered`);
+    segments.sort((a, b) => a.segmentId - b.segmentId);
+    const outputs = [];
+    let next = 0;
+    for (const g of segments) {
+      if (g.kind !== 'plain') failures.push(`segment ${g.segmentId} is ${g.kind}, want plain`);
+      outputs.push({ start: next, end: next + g.eventCount, bytes: g.body });
+      next += g.eventCount;
+    }
+    return { outputs, loopMs, e2eMs: lastStatsT - t0, finishMs: [], failures };
+  },
 };
+
+/** Events within this much event time go to the engine in one message. */
+const ENGINE_BURST_MS = 100;
 
 /** Waits until every message sent has been answered (so no stray reply reaches the next run). */
 async function settle(r, sent) {
