@@ -14,6 +14,11 @@ use wasm_bindgen::prelude::*;
 // no input reaches a panic, and were one to happen the module traps, which the
 // bootstrap catches and answers as "ringflate: internal error: …".
 
+// Talc instead of the default dlmalloc: 2.5 KB smaller gzipped, and no slower
+// on the Sentry hot path (node A/B over d2/d4: 52.8 vs 52.1 and 58.4 vs 49.6 MB/s).
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 thread_local! {
     static SENTRY: RefCell<SentryWorker> = RefCell::new(SentryWorker::default());
     /// The bytes or text of the last Sentry call's answer, taken by the bootstrap.
