@@ -251,7 +251,14 @@ fn describe(v: &Value) -> String {
 pub fn envelope_url(dsn: &str) -> Result<String, String> {
     let bad =
         || format!("config.dsn is not a DSN ({{scheme}}://{{key}}@{{host}}/{{project}}): {dsn}");
-    let (scheme, rest) = dsn.split_once("://").ok_or_else(bad)?;
+    // A byte search rather than `split_once("://")`, which links a substring searcher.
+    let sep = dsn
+        .as_bytes()
+        .windows(3)
+        .position(|w| w == b"://")
+        .ok_or_else(bad)?;
+    let scheme = dsn.get(..sep).ok_or_else(bad)?;
+    let rest = dsn.get(sep + 3..).ok_or_else(bad)?;
     let (userinfo, hostpath) = rest.split_once('@').ok_or_else(bad)?;
     let key = userinfo.split(':').next().unwrap_or_default();
     let (host, project) = hostpath

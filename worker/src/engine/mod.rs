@@ -994,7 +994,8 @@ impl Driver {
             self.engine = Some(engine);
             return Ok(out);
         }
-        if !OPS.split(", ").any(|o| o == op) {
+        // Split on a char, not on ", ": a string pattern links a substring searcher.
+        if !OPS.split(',').any(|o| o.trim_start() == op) {
             return Err(format!("unknown op \"{op}\" (known: {OPS})"));
         }
         let Some(e) = self.engine.as_mut() else {
