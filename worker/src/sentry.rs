@@ -17,6 +17,35 @@ pub enum Method {
     Compress,
 }
 
+/// `s` in double quotes with the escapes of Rust's `{:?}` for ASCII (`\"`, `\\`,
+/// `\n`, `\r`, `\t`, `\0`, `\u{1b}`…); other characters are kept as they are.
+/// Written out because `{:?}` on a string links Unicode tables (about 1 KB gzipped).
+fn quoted(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            '\0' => q.push_str("\\0"),
+            c if c.is_ascii_control() => {
+                q.push_str("\\u{");
+                let n = c as u8;
+                for d in [n >> 4, n & 15].into_iter().skip(usize::from(n < 16)) {
+                    q.push(char::from(b"0123456789abcdef"[usize::from(d)]));
+                }
+                q.push('}');
+            }
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
 impl Method {
     pub const NAMES: &'static str = "addEvent, finish, clear, compress";
 
@@ -136,7 +165,8 @@ impl SentryWorker {
                 Some(m) => m,
                 None => {
                     return Outcome::Err(format!(
-                        "ringflate: unknown method {name:?}; expected one of {}",
+                        "ringflate: unknown method {}; expected one of {}",
+                        quoted(&name),
                         Method::NAMES
                     ))
                 }
@@ -182,6 +212,25 @@ impl SentryWorker {
                     other.type_name()
                 )),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quoted_matches_debug_on_ascii_and_printable_text() {
+        let all_ascii: String = (0u8..128).map(char::from).collect();
+        for s in [
+            all_ascii.as_str(),
+            "",
+            "frobnicate",
+            "a\"b\\c",
+            "héllo 世界 🎉",
+        ] {
+            assert_eq!(quoted(s), format!("{s:?}"), "{s}");
         }
     }
 }
