@@ -4,7 +4,7 @@
 // headless Chromium under Sentry's protocol, against fflate (Sentry's worker) and
 // CompressionStream in the same run. Writes bench/results/variants.md and variants.json.
 //
-//   node bench/variants.mjs [--quick] [--reps N] [--files d1,d4] [--only base,z1,...] [--rebuild]
+//   node bench/variants.mjs [--quick] [--reps N] [--files d1,d4] [--only base,z1,...] [--rebuild] [--out name]
 //   (also: node bench/run.mjs --variants ...)
 //
 // The variants are built from the committed sources (git HEAD) in a private copy of the
@@ -45,6 +45,7 @@ export const VARIANTS = [
   { name: 'z6-rz', features: 'zlib-rs', level: 6, opt: 'Oz', simd: false, rustOpt: 'z' },
   { name: 'm6-rz', features: 'miniz', level: 6, opt: 'Oz', simd: false, rustOpt: 'z' },
   { name: 'z6-simd-rz', features: 'zlib-rs', level: 6, opt: 'Oz', simd: true, rustOpt: 'z' },
+  { name: 'm6-simd', features: 'miniz', level: 6, opt: 'O3', simd: true },
 ];
 
 const describe = (v) => `${v.features}, level ${v.level}, wasm-opt ${v.opt}${v.rustOpt ? `, rustc opt-level ${v.rustOpt}` : ''}${v.simd ? ', simd128' : ''}`;
@@ -177,11 +178,12 @@ export async function main(argv) {
   }
   const text = md.join('\n') + '\n';
   fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'bench/results/variants.md'), text);
-  fs.writeFileSync(path.join(root, 'bench/results/variants.json'),
+  const outName = opt('out', 'variants');
+  fs.writeFileSync(path.join(root, `bench/results/${outName}.md`), text);
+  fs.writeFileSync(path.join(root, `bench/results/${outName}.json`),
     JSON.stringify({ date: started.toISOString(), machine, commit, reps, files, variants: results, summary, fflate: ff, cstream: cs }, null, 1) + '\n');
   console.log('\n' + text);
-  console.log(`wrote bench/results/variants.md and variants.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(`wrote bench/results/${outName}.md and ${outName}.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
