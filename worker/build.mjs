@@ -95,6 +95,14 @@ const size = { raw: Buffer.byteLength(code), gzip: zlib.gzipSync(code, { level: 
 fs.writeFileSync(outFile.replace(/\.js$/, '.size.json'), JSON.stringify(size, null, 2) + '\n');
 console.log(`${path.relative(root, outFile)}: ${size.raw} bytes, ${size.gzip} gzipped (wasm ${size.wasm} → ${size.wasmDeflated} deflated)`);
 
+// The shipped build (no variant options) must stay within 60 KiB gzipped.
+const SIZE_LIMIT = 61440;
+const isVariant = simd || ['features', 'opt', 'level', 'pack'].some((n) => args.includes(`--${n}`));
+if (!isVariant && size.gzip > SIZE_LIMIT) {
+  console.error(`the worker is over its ${SIZE_LIMIT}-byte gzip budget by ${size.gzip - SIZE_LIMIT} bytes`);
+  process.exit(1);
+}
+
 /** Raw deflate of `data` by zopfli (deterministic; 15 iterations take about 2 s here). */
 function zopfliDeflate(data) {
   const zopfli = createRequire(import.meta.url)('@gfx/zopfli');
