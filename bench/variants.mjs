@@ -81,7 +81,7 @@ function build(v, sources, rebuild) {
   }
   console.log(`  ${v.name}: building (${describe(v)})`);
   const args = ['worker/build.mjs', '--features', v.features, '--opt', v.opt, '--level', String(v.level), '--out', out];
-  if (v.simd) args.push('--simd');
+  if (!v.simd) args.push('--no-simd');
   const t = Date.now();
   execFileSync(process.execPath, args, { cwd: tree, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, CARGO_TARGET_DIR: path.join(tree, 'target'),
@@ -143,7 +143,7 @@ export async function main(argv) {
   md.push(`Produced by \`node bench/variants.mjs${argv.length ? ' ' + argv.join(' ') : ''}\` — see bench/README.md.`, '');
   md.push(`- date: ${started.toISOString()}`);
   md.push(`- machine: ${machine.cpu}, ${machine.cores} cores; ${machine.chromium}; load average at start ${machine.loadavg}`);
-  md.push(`- worker sources: commit ${commit.slice(0, 7)}; each variant built with \`node worker/build.mjs --features F --level L --opt O [--simd]\` (rustc opt-level z through \`CARGO_PROFILE_RELEASE_OPT_LEVEL=z\` where noted)`);
+  md.push(`- worker sources: commit ${commit.slice(0, 7)}; each variant built with \`node worker/build.mjs --features F --level L --opt O [--no-simd]\` (rustc opt-level z through \`CARGO_PROFILE_RELEASE_OPT_LEVEL=z\` where noted)`);
   md.push(`- browser: Sentry's protocol, one addEvent message per event, finish every 5 s of event time; ${reps} repetition(s), median; every output inflated and compared`);
   md.push('', 'MB/s per file with the ratio against fflate measured in the same run; "all" = total stream bytes / sum of the per-file median times. Compressed bytes are summed over the corpus (ratio against fflate: lower is better). Targets: ≥ 3× fflate and ≥ 2× CompressionStream on every file, bytes ≤ fflate, gzip ≤ 61,440 B.', '');
   md.push(`| variant | build | raw B | gzip B | ${files.map((f) => `${f.split('-')[0]} MB/s`).join(' | ')} | all MB/s | ×CompressionStream (worst file) | compressed B (×fflate) | ready ms | meets all targets |`);

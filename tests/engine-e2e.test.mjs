@@ -108,6 +108,12 @@ test('session mode: segment cadence follows the debounce and max-wait rules, and
 
   // Then silence until the end of the typing has been sent.
   await srv.waitFor(() => hasInput(segmentsOf(replayId), 'goes on and on'), TIMEOUT, 'the segment with the end of the typing');
+  // The click's DOM change comes in the same or the next segment (debounced): wait for it before replaying.
+  await srv.waitFor(
+    () => segmentsOf(replayId).some((s) => s.text.includes('Question sent: steady typing that goes on and on')),
+    TIMEOUT,
+    'the segment with the DOM change after the click',
+  );
   await page.waitForTimeout(500);
   // No segment after the first checkout leaves early: each waits for 5 s of quiet after its last event
   // or 5.5 s after its first, whichever comes first (the worker sees events a few ms after their timestamps).

@@ -41,12 +41,20 @@ function isEngine(data) {
   return data !== null && typeof data === 'object' && 'rf' in data;
 }
 
+var wakeAt = null;
+var NO_RANDOM = new Uint8Array(0);
+
+// One timer for the engine's next wake-up, re-armed only when the time changes.
 function schedule(at) {
+  if (typeof at !== 'number') at = null;
+  if (at === wakeAt && (wakeTimer !== null || at === null)) return;
   if (wakeTimer !== null) clearTimeout(wakeTimer);
   wakeTimer = null;
-  if (typeof at !== 'number') return;
+  wakeAt = at;
+  if (at === null) return;
   wakeTimer = setTimeout(function () {
     wakeTimer = null;
+    wakeAt = null;
     engineCall(function () {
       return wasm_bindgen.onEngineTick(Date.now());
     }, null);
@@ -145,7 +153,9 @@ Promise.resolve()
       ready(function (data) {
         if (isEngine(data)) {
           engineCall(function () {
-            return wasm_bindgen.onEngineMessage(data, Date.now(), crypto.getRandomValues(new Uint8Array(16)));
+            // Only `start` uses randomness (the replay id).
+            var random = data.op === 'start' ? crypto.getRandomValues(new Uint8Array(16)) : NO_RANDOM;
+            return wasm_bindgen.onEngineMessage(data, Date.now(), random);
           }, data);
           return;
         }
