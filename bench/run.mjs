@@ -40,7 +40,7 @@ const outDir = path.join(root, 'bench/results');
 const outName = opt('out', 'latest');
 
 // Targets (bench/README.md "Targets").
-const TARGET = { vsFflate: 3, vsCstream: 2, readyMs: 50, finish60Ms: 5, gzipBytes: 60 * 1024 };
+const TARGET = { vsFflate: 3, vsCstream: 2, readyMs: 50, finish60Ms: 5, gzipBytes: 60 * 1024, bufferVsSession: 1.1, engineMainVsSentry: 0.5 };
 
 async function runNative() {
   console.log(`\n== native: cargo bench -p ringflate --bench corpus${quick ? ' (quick)' : ''}`);
@@ -109,9 +109,25 @@ function nativeTable(rows) {
   return lines.join('\n');
 }
 
-function targets(summary, size) {
+function targets(summary, size, native) {
   const out = [];
   const get = (file, name) => summary.find((s) => s.file === file && s.contestant === name);
+  for (const file of [...new Set(summary.map((s) => s.file))]) {
+    const en = get(file, 'ringflate-engine');
+    const ff = get(file, 'fflate');
+    if (!en || !ff) continue;
+    const r = en.mainMsPer1k / ff.mainMsPer1k;
+    out.push({ target: `engine-mode main-thread ms per 1,000 events on ${file}: ≤ ${TARGET.engineMainVsSentry}× Sentry's one-message-per-event host`,
+      met: r <= TARGET.engineMainVsSentry, value: `${fmt(r, 2)}× (${fmt(en.mainMsPer1k, 1)} vs ${fmt(ff.mainMsPer1k, 1)} ms)` });
+  }
+  for (const file of [...new Set((native || []).map((n) => n.file))]) {
+    const ses = native.find((n) => n.file === file && n.bench === 'engine_session');
+    const buf = native.find((n) => n.file === file && n.bench === 'engine_buffer');
+    if (!ses || !buf) continue;
+    const r = buf.medianMs / ses.medianMs;
+    out.push({ target: `buffer mode per-event cost on ${file}: ≤ ${TARGET.bufferVsSession}× session mode (native engine, same events)`,
+      met: r <= TARGET.bufferVsSession, value: `${fmt(r, 2)}× (${fmt(buf.medianMs, 1)} vs ${fmt(ses.medianMs, 1)} ms)` });
+  }
   for (const mode of ['ringflate', 'ringflate-engine']) {
     for (const file of [...new Set(summary.map((s) => s.file))]) {
       const rf = get(file, mode);
@@ -181,7 +197,7 @@ async function main() {
   md.push(`- repetitions: ${reps} per contestant and file (median shown), contestants interleaved${quick ? '; **quick run**' : ''}`);
   if (result.workerSize) md.push(`- ringflate worker: \`${result.workerSize.file}\`, ${result.workerSize.raw} B, ${result.workerSize.gzip} B gzip -9`);
   if (result.browser) {
-    result.targetStatus = targets(result.browser, result.workerSize);
+    result.targetStatus = targets(result.browser, result.workerSize, result.native);
     md.push('', '## Targets', '', '| target | status | measured |', '|---|---|---|');
     for (const t of result.targetStatus) md.push(`| ${t.target} | ${t.met ? 'met' : '**not met**'} | ${t.value} |`);
     md.push('', '## Browser (headless Chromium, one dedicated worker per contestant, Sentry\'s message protocol)', '');
@@ -190,7 +206,7 @@ async function main() {
   }
   if (result.native) {
     md.push('', '## Native (criterion, `cargo bench -p ringflate --bench corpus`)', '');
-    md.push('`sentry_worker`: SentryWorker, one addEvent per event, finish every 5 s of event time and at the end. `ceiling_*`: the whole stream text in one raw-deflate call at the same level. MB/s = stream text bytes / median time.', '');
+    md.push('`sentry_worker`: SentryWorker, one addEvent per event, finish every 5 s of event time and at the end. `ceiling_*`: the whole stream text in one raw-deflate call at the same level. `engine_session` / `engine_buffer`: the engine fed one batch per 100 ms of event time on a fake clock, in session mode (segments by Sentry\'s rules) or buffer mode (history in the ring, sent by one error at the end). MB/s = stream text bytes / median time.', '');
     md.push(nativeTable(result.native));
   }
   const text = md.join('\n') + '\n';

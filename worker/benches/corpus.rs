@@ -22,6 +22,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use ringflate::deflate::{ZlibWriter, DEFAULT_LEVEL};
+use ringflate::engine::{Config, Engine, Output};
 use ringflate::sentry::{Field, Message, Outcome, Response, SentryWorker};
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read};
@@ -219,6 +220,62 @@ fn inflate_raw(z: &[u8]) -> String {
     s
 }
 
+/// Engine mode batches: one `JSON.stringify(batch)` per 100 ms of event time
+/// (as the host posts a burst), with the clock at the batch's last event.
+const BURST_MS: f64 = 100.0;
+
+fn engine_batches(c: &Corpus) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=c.events.len() {
+        if i == c.events.len() || c.times[i] - c.times[start] >= BURST_MS {
+            out.push((
+                format!("[{}]", c.events[start..i].join(",")),
+                c.times[i - 1] as u64,
+            ));
+            start = i;
+        }
+    }
+    out
+}
+
+/// Feeds the batches to an engine in session mode (segments by Sentry's rules,
+/// timers run when due on the fake clock) or buffer mode (history kept in the
+/// ring, sent by one sampled error at the end). Returns the segments produced.
+fn run_engine(batches: &[(String, u64)], buffer: bool) -> Vec<ringflate::engine::Segment> {
+    let cfg = if buffer {
+        Config::new(0.0, 1.0)
+    } else {
+        Config::new(1.0, 0.0)
+    };
+    let t0 = batches.first().map_or(0, |b| b.1);
+    let (mut e, _) = Engine::start(cfg, None, t0, [7; 16]);
+    let mut segs = Vec::new();
+    let mut keep = |outs: Vec<Output>| {
+        for o in outs {
+            if let Output::Segment(s) = o {
+                segs.push(s);
+            }
+        }
+    };
+    for (json, now) in batches {
+        for _ in 0..16 {
+            match e.next_wake() {
+                Some(w) if w <= *now => keep(e.tick(w)),
+                _ => break,
+            }
+        }
+        keep(e.events(json, *now));
+    }
+    let end = batches.last().map_or(0, |b| b.1);
+    if buffer {
+        keep(e.error(None, true, end));
+    } else {
+        keep(e.flush(end));
+    }
+    segs
+}
+
 fn report(file: &str, bench: &str, input: usize, compressed: usize, finishes: usize) {
     println!(
         "RINGFLATE_BENCH {{\"file\":\"{file}\",\"bench\":\"{bench}\",\"level\":{DEFAULT_LEVEL},\"input\":{input},\"compressed\":{compressed},\"finishes\":{finishes}}}"
@@ -266,6 +323,45 @@ fn benches(crit: &mut Criterion) {
         assert!(inflate_raw(&m) == text, "{}: miniz round trip", c.name);
         report(&c.name, "ceiling_miniz", text.len(), m.len(), 1);
 
+        // Engine mode, session vs buffer: the per-event cost of keeping history.
+        let batches = engine_batches(&c);
+        let session = run_engine(&batches, false);
+        let total: u32 = session.iter().map(|s| s.event_count).sum();
+        assert_eq!(
+            total as usize,
+            c.events.len(),
+            "{}: session mode sends every event",
+            c.name
+        );
+        report(
+            &c.name,
+            "engine_session",
+            text.len(),
+            session.iter().map(|s| s.body.len()).sum(),
+            session.len(),
+        );
+        let buffered = run_engine(&batches, true);
+        assert!(
+            !buffered.is_empty(),
+            "{}: the error sends the buffer",
+            c.name
+        );
+        assert_eq!(&buffered[0].body[..2], &[0x78, 0x9C]);
+        let first = buffered[0].body.clone();
+        let inflated = inflate_zlib(&first);
+        assert!(
+            inflated.starts_with("[{") && inflated.ends_with("}]"),
+            "{}: buffer segment inflates to events",
+            c.name
+        );
+        report(
+            &c.name,
+            "engine_buffer",
+            text.len(),
+            buffered.iter().map(|s| s.body.len()).sum(),
+            buffered.len(),
+        );
+
         let mut g = crit.benchmark_group(c.name.clone());
         g.sampling_mode(SamplingMode::Flat)
             .sample_size(10)
@@ -283,6 +379,12 @@ fn benches(crit: &mut Criterion) {
         });
         g.bench_function("ceiling_miniz", |b| {
             b.iter(|| black_box(ceiling_miniz(black_box(text.as_bytes()))))
+        });
+        g.bench_function("engine_session", |b| {
+            b.iter(|| black_box(run_engine(&batches, false)))
+        });
+        g.bench_function("engine_buffer", |b| {
+            b.iter(|| black_box(run_engine(&batches, true)))
         });
         g.finish();
     }
