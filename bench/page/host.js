@@ -191,7 +191,7 @@ const feeders = {
 };
 
 /** Events within this much event time go to the engine in one message. */
-const ENGINE_BURST_MS = 100;
+const ENGINE_BURST_MS = 250; // host-js's default batchMs
 
 /** Waits until every message sent has been answered (so no stray reply reaches the next run). */
 async function settle(r, sent) {

@@ -18,6 +18,8 @@ export interface ReplayOptions {
   bufferMs?: number;
   /** Cap on the compressed buffer in bytes (default 10 MiB). */
   maxBufferBytes?: number;
+  /** Events are posted to the worker at most this often, in one message (default 250 ms; 0 = once per task). */
+  batchMs?: number;
   /** A replay shorter than this is not sent yet (default 4999 ms). */
   minReplayDurationMs?: number;
   environment?: string;

@@ -21,6 +21,7 @@ export function startReplay(options) {
   const rrweb = o.rrweb || globalThis.rrweb;
   const recordFn = rrweb && (rrweb.record || rrweb);
   const storage = sessionStorageOrNull();
+  const batchMs = o.batchMs === undefined ? 250 : o.batchMs;
   let batch = [];
   let timer = 0;
   let stopRecording = null;
@@ -70,8 +71,10 @@ export function startReplay(options) {
   const addEvents = (events) => {
     if (stopped || mode === 'off') return;
     for (const e of events) batch.push(e);
-    // One message per burst: everything emitted before the next task goes together.
-    if (!timer) timer = setTimeout(flushBatch, 0);
+    // One message per batch window: posting is the main thread's largest cost per
+    // event, so events are collected for up to `batchMs` (flushed at once on
+    // hide, unload, errors and flush()).
+    if (!timer) timer = setTimeout(flushBatch, batchMs);
   };
 
   const record = () => {

@@ -220,9 +220,9 @@ fn inflate_raw(z: &[u8]) -> String {
     s
 }
 
-/// Engine mode batches: one `JSON.stringify(batch)` per 100 ms of event time
+/// Engine mode batches: one `JSON.stringify(batch)` per 250 ms of event time
 /// (as the host posts a burst), with the clock at the batch's last event.
-const BURST_MS: f64 = 100.0;
+const BURST_MS: f64 = 250.0;
 
 fn engine_batches(c: &Corpus) -> Vec<(String, u64)> {
     let mut out = Vec::new();
