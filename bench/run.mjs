@@ -206,7 +206,7 @@ async function main() {
   }
   if (result.native) {
     md.push('', '## Native (criterion, `cargo bench -p ringflate --bench corpus`)', '');
-    md.push('`sentry_worker`: SentryWorker, one addEvent per event, finish every 5 s of event time and at the end. `ceiling_*`: the whole stream text in one raw-deflate call at the same level. `engine_session` / `engine_buffer`: the engine fed one batch per 250 ms of event time (host-js's default batchMs) on a fake clock, in session mode (segments by Sentry\'s rules) or buffer mode (history in the ring, sent by one error at the end). MB/s = stream text bytes / median time.', '');
+    md.push('`sentry_worker`: SentryWorker, one addEvent per event, finish every 5 s of event time and at the end. `ceiling_*`: the whole stream text in one raw-deflate call at the same level. `engine_session` / `engine_buffer`: the engine fed one batch per 250 ms of event time (host-js default `batchMs`) on a fake clock, in session mode (segments by Sentry\'s rules) or buffer mode (history in the ring, sent by one error at the end). MB/s = stream text bytes / median time.', '');
     md.push(nativeTable(result.native));
   }
   const text = md.join('\n') + '\n';
