@@ -134,7 +134,6 @@ pub struct ZlibWriter {
     deflater: Deflater,
     adler: Adler32,
     out: Vec<u8>,
-    raw_len: u64,
 }
 
 impl ZlibWriter {
@@ -143,24 +142,12 @@ impl ZlibWriter {
             deflater: Deflater::new(level),
             adler: Adler32::new(),
             out: ZLIB_HEADER.to_vec(),
-            raw_len: 0,
         }
     }
 
     pub fn write(&mut self, data: &[u8]) -> Result<(), DeflateError> {
         self.adler.update(data);
-        self.raw_len += data.len() as u64;
         self.deflater.write(data, &mut self.out)
-    }
-
-    /// Uncompressed bytes written since the stream started.
-    pub fn raw_len(&self) -> u64 {
-        self.raw_len
-    }
-
-    /// Compressed bytes produced so far (the backend may still hold some input).
-    pub fn compressed_len(&self) -> usize {
-        self.out.len()
     }
 
     /// Closes the stream and returns it; the writer starts a new, empty stream.
@@ -169,7 +156,6 @@ impl ZlibWriter {
         let mut done = core::mem::replace(&mut self.out, ZLIB_HEADER.to_vec());
         done.extend_from_slice(&self.adler.value().to_be_bytes());
         self.adler = Adler32::new();
-        self.raw_len = 0;
         r.map(|()| done)
     }
 
@@ -179,7 +165,6 @@ impl ZlibWriter {
         self.out.clear();
         self.out.extend_from_slice(&ZLIB_HEADER);
         self.adler = Adler32::new();
-        self.raw_len = 0;
     }
 }
 

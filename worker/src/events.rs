@@ -74,20 +74,6 @@ impl EventStream {
         Ok(())
     }
 
-    /// Events in the current stream.
-    pub fn len(&self) -> u64 {
-        self.events
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.events == 0
-    }
-
-    /// Uncompressed bytes of the current stream so far, including the opening `[`.
-    pub fn raw_len(&self) -> u64 {
-        self.z.raw_len()
-    }
-
     /// Closes the array and returns the complete zlib stream; a new, empty
     /// stream starts at once.
     pub fn finish(&mut self) -> Result<Vec<u8>, EventError> {

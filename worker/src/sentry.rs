@@ -58,12 +58,6 @@ impl Method {
             _ => return None,
         })
     }
-
-    /// Whether the method reads `arg` as a string (the wasm layer only copies
-    /// `arg` into linear memory for these).
-    pub fn takes_string(self) -> bool {
-        matches!(self, Method::AddEvent | Method::Compress)
-    }
 }
 
 /// A JS value reduced to what the protocol needs to know about it.
@@ -136,11 +130,6 @@ impl SentryWorker {
             stream: EventStream::new(level),
             level,
         }
-    }
-
-    /// Events in the current stream.
-    pub fn pending_events(&self) -> u64 {
-        self.stream.len()
     }
 
     pub fn handle(&mut self, msg: Message) -> Outcome {
