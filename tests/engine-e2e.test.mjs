@@ -223,3 +223,18 @@ test('leaving the page delivers the open segment without waiting for the worker'
   await page.close();
   assertClean(seen);
 });
+
+test('startReplay without a destination fails at once with a clear error', async () => {
+  const { page, seen } = await openEngine({ session: '1' });
+  const message = await page.evaluate(() => {
+    try {
+      window.__engine.startReplay({ workerUrl: '/w/ringflate-worker.js', sessionSampleRate: 1 });
+      return null;
+    } catch (e) {
+      return e.message;
+    }
+  });
+  assert.match(String(message), /needs workerUrl and one of dsn, tunnel, endpoint or transport/);
+  await page.close();
+  assertClean(seen);
+});

@@ -17,6 +17,9 @@ const ACTIVITY = ['pointerdown', 'keydown', 'scroll', 'touchstart'];
  */
 export function startReplay(options) {
   const o = options || {};
+  if (!o.workerUrl || !(o.dsn || o.tunnel || o.endpoint || o.transport)) {
+    throw new Error('ringflate: startReplay needs workerUrl and one of dsn, tunnel, endpoint or transport');
+  }
   const worker = new Worker(o.workerUrl);
   const rrweb = o.rrweb || globalThis.rrweb;
   const recordFn = rrweb && (rrweb.record || rrweb);

@@ -26,6 +26,7 @@ const replay = startReplay({
   onError: (e) => state.errors.push(String(e.message || e)),
 });
 state.replay = replay;
+state.startReplay = startReplay;
 replay.ready.then(({ replayId, mode }) => {
   state.replayId = replayId;
   state.mode = mode;
