@@ -26,7 +26,7 @@ const opt = (n, d) => {
 };
 const name = opt('contestant', 'ringflate');
 const top = Number(opt('top', 25));
-const corpusDir = path.resolve(root, opt('corpus', '../shared/corpus'));
+const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
 const files = corpusFiles(corpusDir, opt('files', 'd4'));
 const contestant = standardContestants({ ringflateFile: opt('ringflate', 'dist/ringflate-worker.js') }).find((c) => c.name === name);
 if (!contestant) throw new Error(`unknown contestant ${name}`);

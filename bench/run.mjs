@@ -33,7 +33,7 @@ const opt = (n, d) => {
 };
 const quick = flag('quick');
 const reps = Number(opt('reps', quick ? 1 : 5));
-const corpusDir = path.resolve(root, opt('corpus', '../shared/corpus'));
+const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
 const files = corpusFiles(corpusDir, opt('files', ''));
 const ringflateFile = opt('ringflate', 'dist/ringflate-worker.js');
 const outDir = path.join(root, 'bench/results');

@@ -99,7 +99,7 @@ export async function main(argv) {
   };
   const quick = flag('quick');
   const reps = Number(opt('reps', quick ? 1 : 3));
-  const corpusDir = path.resolve(root, opt('corpus', '../shared/corpus'));
+  const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
   const files = corpusFiles(corpusDir, opt('files', ''));
   const only = opt('only', '').split(',').filter(Boolean);
   const variants = only.length ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS;

@@ -1,11 +1,11 @@
-// Reads the shared rrweb corpus (../shared/corpus relative to the repo root): one event per line, each line
+// Reads the rrweb corpus (tests/corpus/ in this repository): one event per line, each line
 // exactly JSON.stringify(event) as the page produced it.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ROOT } from './bundle.mjs';
 
-export const CORPUS_DIR = process.env.RINGFLATE_CORPUS || path.resolve(ROOT, '../shared/corpus');
+export const CORPUS_DIR = process.env.RINGFLATE_CORPUS || path.join(ROOT, 'tests/corpus');
 
 /** The events of one corpus file (e.g. 'd4-spa-live-unmasked') as JSON strings, in recorded order. */
 export function corpusLines(name) {

@@ -1,4 +1,4 @@
-//! Native throughput over the rrweb corpus (`../shared/corpus/*.ndjson.gz`).
+//! Native throughput over the rrweb corpus (`tests/corpus/*.ndjson.gz`).
 //!
 //! Per corpus file:
 //! - `sentry_worker/<file>`: [`SentryWorker`] fed one `addEvent` message per
@@ -62,7 +62,7 @@ impl Corpus {
 fn corpus_dir() -> PathBuf {
     match std::env::var_os("RINGFLATE_CORPUS") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus"),
     }
 }
 

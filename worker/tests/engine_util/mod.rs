@@ -471,7 +471,7 @@ impl Rng {
 /// Fails when the corpus is missing.
 pub fn corpus(name: &str) -> Vec<String> {
     let p = format!(
-        "{}/../../shared/corpus/{name}.ndjson.gz",
+        "{}/../tests/corpus/{name}.ndjson.gz",
         env!("CARGO_MANIFEST_DIR")
     );
     let f = std::fs::File::open(&p).unwrap_or_else(|e| panic!("corpus file {p}: {e}"));
