@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// The main thread as a user feels it: each corpus file is replayed at its recorded pace (event
+// timestamps, `--speed` times faster) through each host as it really runs in a page, and the page's
+// main-thread task time is read from a Chromium trace (RunTask events of the page's renderer main
+// thread) and from the DevTools protocol's Performance.getMetrics (TaskDuration, ScriptDuration).
+// Every envelope the hosts send is parsed strictly by the local ingest (tests/lib/server.mjs) and the
+// events received must be exactly the corpus file, in order, once. See bench/README.md.
+//
+//   node bench/mainthread.mjs [--speed 8] [--reps 1] [--files d2,d4] [--out mainthread]
+//
+// Writes bench/results/<out>.md and .json.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { startServer } from '../tests/lib/server.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../tests/lib/browser.mjs';
+import { sentryWorkerSource } from './lib/contestants.mjs';
+import { machineInfo, corpusFiles, fmt, ratio } from './lib/report.mjs';
+import { median } from './lib/browser-bench.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const opt = (n, d) => {
+  const i = argv.indexOf(`--${n}`);
+  return i >= 0 ? argv[i + 1] : d;
+};
+const speed = Number(opt('speed', 8));
+const reps = Number(opt('reps', 1));
+const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
+const files = corpusFiles(corpusDir, opt('files', ''));
+const outName = opt('out', 'mainthread');
+const ringflateFile = path.resolve(root, opt('ringflate', 'dist/ringflate-worker.js'));
+
+/** The hosts, as bench/page/paced.js runs them. `none` is the feed alone (the baseline). */
+const CONTESTANTS = [
+  { name: 'none', label: 'feed alone (baseline)', host: 'none' },
+  { name: 'sentry-fflate', label: "Sentry's host + Sentry's worker (fflate)", host: 'sentry', worker: '/w/fflate.js' },
+  { name: 'sentry-ringflate', label: "Sentry's host + ringflate worker (drop-in)", host: 'sentry', worker: '/w/ringflate-worker.js' },
+  { name: 'engine', label: 'ringflate host-js (startReplay)', host: 'engine', worker: '/w/ringflate-worker.js' },
+];
+const CONTROL = 'sentry-fflate';
+
+const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'";
+const WASM_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'";
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-mainthread-'));
+  const srv = await startServer({ sentry: { expectCompressed: true } });
+  await build({ entryPoints: [path.join(root, 'bench/page/paced.js')], bundle: true, format: 'iife', target: 'es2020',
+    minify: true, outfile: path.join(tmp, 'paced.js'), logLevel: 'error' });
+  srv.body('/paced.html', '<!doctype html><meta charset="utf-8"><title>paced</title><script src="/paced.js"></script>',
+    { 'Content-Security-Policy': PAGE_CSP });
+  srv.file('/paced.js', path.join(tmp, 'paced.js'));
+  srv.body('/w/fflate.js', sentryWorkerSource(root), { 'Content-Security-Policy': "default-src 'none'; script-src 'self'" });
+  srv.file('/w/ringflate-worker.js', ringflateFile, { 'Content-Security-Policy': WASM_CSP });
+  const lines = {};
+  for (const f of files) {
+    const text = zlib.gunzipSync(fs.readFileSync(path.join(corpusDir, `${f}.ndjson.gz`)));
+    srv.body(`/corpus/${f}.ndjson`, text, { 'Content-Type': 'application/x-ndjson' });
+    lines[f] = text.toString('utf8').split('\n').filter(Boolean);
+  }
+  const envelopeUrl = `${srv.origin}/api/${srv.projectId}/envelope/?sentry_version=7&sentry_key=${srv.key}`;
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-mainthread-profile-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const runs = [];
+  const machine = machineInfo();
+  console.log(`paced main-thread bench: speed ${speed}×, ${reps} repetition(s), files ${files.join(', ')}`);
+  try {
+    for (const file of files) {
+      for (let rep = 0; rep < reps; rep++) {
+        const order = CONTESTANTS.map((_, k) => CONTESTANTS[(k + rep) % CONTESTANTS.length]);
+        for (const c of order) {
+          const r = await runOne({ context, srv, file, c, envelopeUrl, want: lines[file] });
+          runs.push({ file, rep, contestant: c.name, ...r });
+          console.log(`  ${file} ${c.name.padEnd(17)} task ${fmt(r.traceTaskMs, 0).padStart(6)} ms, script ${fmt(r.scriptMs, 0).padStart(6)} ms, ` +
+            `longest ${fmt(r.longestTaskMs, 1)} ms, ${r.events} events in ${fmt(r.wallMs / 1000, 1)} s`);
+        }
+      }
+    }
+  } finally {
+    await context.close();
+    await srv.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  report(runs, machine);
+}
+
+async function runOne({ context, srv, file, c, envelopeUrl, want }) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`${srv.origin}/paced.html`);
+    await page.waitForFunction(() => window.paced && window.paced.ready);
+    await page.evaluate((id) => window.paced.loadCorpus(id), file);
+    srv.envelopes.length = 0;
+    srv.failures.length = 0;
+    await page.evaluate((o) => window.paced.prepare(o), { host: c.host, workerUrl: c.worker, dsn: srv.dsn, envelopeUrl });
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+    const before = metrics(await cdp.send('Performance.getMetrics'));
+    const trace = await startTrace(cdp);
+    const fed = await page.evaluate((o) => window.paced.feed(o), { speed });
+    const events = await trace.stop();
+    const after = metrics(await cdp.send('Performance.getMetrics'));
+    await page.evaluate(() => window.paced.finish());
+    const tasks = mainThreadTasks(events, srv.origin);
+    const received = c.host === 'none' ? [] : await receivedEvents(srv, want.length);
+    if (c.host !== 'none') {
+      if (srv.failures.length) throw new Error(`${c.name} on ${file}: ingest refused: ${JSON.stringify(srv.failures[0])}`);
+      if (received.length !== want.length || received.some((l, i) => l !== want[i])) {
+        const i = received.findIndex((l, k) => l !== want[k]);
+        throw new Error(`${c.name} on ${file}: received ${received.length} events, want ${want.length}; first difference at ${i}`);
+      }
+    }
+    if (errors.length) throw new Error(`${c.name} on ${file}: page errors: ${errors.join('; ')}`);
+    await cdp.detach();
+    return {
+      events: fed.events,
+      wallMs: fed.wallMs,
+      maxLateMs: fed.maxLateMs,
+      traceTaskMs: tasks.totalMs,
+      longestTaskMs: tasks.longestMs,
+      taskCount: tasks.count,
+      metricTaskMs: (after.TaskDuration - before.TaskDuration) * 1000,
+      scriptMs: (after.ScriptDuration - before.ScriptDuration) * 1000,
+      segments: new Set(srv.replays.map((r) => r.segmentId)).size,
+    };
+  } finally {
+    await page.close();
+  }
+}
+
+function metrics({ metrics: list }) {
+  return Object.fromEntries(list.map((m) => [m.name, m.value]));
+}
+
+async function startTrace(cdp) {
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  await cdp.send('Tracing.start', {
+    transferMode: 'ReportEvents',
+    traceConfig: { includedCategories: ['disabled-by-default-devtools.timeline', 'devtools.timeline', '__metadata'] },
+  });
+  return {
+    stop: () => new Promise((resolve) => {
+      cdp.once('Tracing.tracingComplete', () => resolve(events));
+      cdp.send('Tracing.end');
+    }),
+  };
+}
+
+/** The page's renderer main thread (named CrRendererMain in the trace's metadata, in the process that
+ * TracingStartedInBrowser names for our origin's frame) and its top-level RunTask events. */
+function mainThreadTasks(events, origin) {
+  const started = events.find((e) => e.name === 'TracingStartedInBrowser');
+  const frames = started?.args?.data?.frames || [];
+  const pids = new Set(frames.filter((f) => String(f.url || '').startsWith(origin)).map((f) => f.processId));
+  const mains = events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain' &&
+    (!pids.size || pids.has(e.pid)));
+  if (!mains.length) throw new Error('trace: no CrRendererMain thread for the page');
+  const key = new Set(mains.map((m) => `${m.pid}:${m.tid}`));
+  const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && key.has(`${e.pid}:${e.tid}`));
+  const durs = tasks.map((t) => (t.dur || 0) / 1000);
+  return { totalMs: durs.reduce((a, b) => a + b, 0), longestMs: durs.length ? Math.max(...durs) : 0, count: durs.length };
+}
+
+/** The events the ingest received for the run, in segment order, as JSON text. */
+async function receivedEvents(srv, n) {
+  const count = () => srv.replays.reduce((k, r) => k + r.events.length, 0);
+  await srv.waitFor(() => count() >= n, 60000, `${n} events`).catch(() => {});
+  return srv.replays.slice().sort((a, b) => a.segmentId - b.segmentId).flatMap((r) => r.events.map((e) => JSON.stringify(e)));
+}
+
+function report(runs, machine) {
+  const rows = [];
+  for (const f of files) {
+    const base = runs.filter((r) => r.file === f && r.contestant === 'none');
+    const baseTask = median(base.map((r) => r.traceTaskMs));
+    const baseScript = median(base.map((r) => r.scriptMs));
+    for (const c of CONTESTANTS) {
+      const mine = runs.filter((r) => r.file === f && r.contestant === c.name);
+      const ev = mine[0].events;
+      const task = median(mine.map((r) => r.traceTaskMs));
+      const script = median(mine.map((r) => r.scriptMs));
+      rows.push({
+        file: f, contestant: c.name, label: c.label, events: ev,
+        taskPer1k: (task / ev) * 1000,
+        netTaskPer1k: c.name === 'none' ? 0 : ((task - baseTask) / ev) * 1000,
+        metricTaskPer1k: (median(mine.map((r) => r.metricTaskMs)) / ev) * 1000,
+        scriptPer1k: (script / ev) * 1000,
+        netScriptPer1k: c.name === 'none' ? 0 : ((script - baseScript) / ev) * 1000,
+        longestTaskMs: Math.max(...mine.map((r) => r.longestTaskMs)),
+        segments: median(mine.map((r) => r.segments)),
+      });
+    }
+  }
+  const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  const md = [];
+  md.push('# Main-thread cost at recorded pace', '');
+  md.push(`Run ${when} UTC · ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB · ${machine.chromium} · ` +
+    `load average at start ${machine.loadavg} · commit ${machine.commit}`, '');
+  md.push(`Each corpus file replayed at its recorded pace, ${speed}× faster, through each host; ${reps} repetition(s), ` +
+    'median. Task time: the page\'s renderer main thread, sum of top-level RunTask events of a trace, per 1,000 ' +
+    'events; "net" subtracts the feed alone (the baseline row). Metrics: Performance.getMetrics TaskDuration and ' +
+    `ScriptDuration deltas over the feed. Ratios (×) against ${CONTROL}, lower is better. Every host's envelopes were ` +
+    'parsed strictly and their events compared with the corpus (exactly once, in order).', '');
+  md.push('| file | host | net task ms / 1k events | task ms / 1k (trace) | TaskDuration / 1k | net script ms / 1k | longest task ms | segments |');
+  md.push('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ctl = rows.find((x) => x.file === r.file && x.contestant === CONTROL);
+    const rel = r.contestant === 'none' ? '' : ` (${ratio(r.netTaskPer1k, ctl.netTaskPer1k)})`;
+    md.push(`| ${r.file} | ${r.label} | ${r.contestant === 'none' ? '–' : fmt(r.netTaskPer1k, 1)}${rel} | ${fmt(r.taskPer1k, 1)} | ` +
+      `${fmt(r.metricTaskPer1k, 1)} | ${r.contestant === 'none' ? '–' : fmt(r.netScriptPer1k, 1)} | ${fmt(r.longestTaskMs, 1)} | ${r.segments} |`);
+  }
+  const text = md.join('\n') + '\n';
+  const out = path.join(root, 'bench/results');
+  fs.writeFileSync(path.join(out, `${outName}.md`), text);
+  fs.writeFileSync(path.join(out, `${outName}.json`), JSON.stringify({ machine, speed, reps, files, runs, rows }, null, 1) + '\n');
+  console.log('\n' + text);
+}
+
+await main();
