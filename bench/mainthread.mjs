@@ -4,7 +4,9 @@
 // main-thread task time is read from a Chromium trace (RunTask events of the page's renderer main
 // thread) and from the DevTools protocol's Performance.getMetrics (TaskDuration, ScriptDuration).
 // Every envelope the hosts send is parsed strictly by the local ingest (tests/lib/server.mjs) and the
-// events received must be exactly the corpus file, in order, once. See bench/README.md.
+// events received must be exactly the corpus file, in order, once. A second pass, `stress`, hands
+// every event over in one task (the old posting-loop figure) and traces until the sends are done.
+// See bench/README.md.
 //
 //   node bench/mainthread.mjs [--speed 8] [--reps 1] [--files d2,d4] [--out mainthread]
 //
@@ -74,10 +76,13 @@ async function main() {
       for (let rep = 0; rep < reps; rep++) {
         const order = CONTESTANTS.map((_, k) => CONTESTANTS[(k + rep) % CONTESTANTS.length]);
         for (const c of order) {
-          const r = await runOne({ context, srv, file, c, envelopeUrl, want: lines[file] });
-          runs.push({ file, rep, contestant: c.name, ...r });
-          console.log(`  ${file} ${c.name.padEnd(17)} task ${fmt(r.traceTaskMs, 0).padStart(6)} ms, script ${fmt(r.scriptMs, 0).padStart(6)} ms, ` +
-            `longest ${fmt(r.longestTaskMs, 1)} ms, ${r.events} events in ${fmt(r.wallMs / 1000, 1)} s`);
+          for (const pass of ['paced', 'stress']) {
+            const r = await runOne({ context, srv, file, c, pass, envelopeUrl, want: lines[file] });
+            runs.push({ file, rep, contestant: c.name, pass, ...r });
+            console.log(`  ${file} ${c.name.padEnd(17)} ${pass.padEnd(6)} task ${fmt(r.traceTaskMs, 0).padStart(6)} ms ` +
+              `(cpu ${fmt(r.traceCpuMs, 0).padStart(5)}), script ${fmt(r.scriptMs, 0).padStart(6)} ms, ` +
+              `longest ${fmt(r.longestTaskMs, 1)} ms, ${r.events} events in ${fmt(r.wallMs / 1000, 1)} s`);
+          }
         }
       }
     }
@@ -90,7 +95,7 @@ async function main() {
   report(runs, machine);
 }
 
-async function runOne({ context, srv, file, c, envelopeUrl, want }) {
+async function runOne({ context, srv, file, c, pass, envelopeUrl, want }) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -105,10 +110,13 @@ async function runOne({ context, srv, file, c, envelopeUrl, want }) {
     await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
     const before = metrics(await cdp.send('Performance.getMetrics'));
     const trace = await startTrace(cdp);
-    const fed = await page.evaluate((o) => window.paced.feed(o), { speed });
+    const fed = await page.evaluate((o) => window.paced.feed(o), { speed: pass === 'stress' ? 0 : speed });
+    // Paced: the feed's own span (a real page keeps going). Stress: until the last send is done, so
+    // the replies and sends caused by the burst are counted too.
+    if (pass === 'stress') await page.evaluate(() => window.paced.finish());
     const events = await trace.stop();
     const after = metrics(await cdp.send('Performance.getMetrics'));
-    await page.evaluate(() => window.paced.finish());
+    if (pass === 'paced') await page.evaluate(() => window.paced.finish());
     const tasks = mainThreadTasks(events, srv.origin);
     const received = c.host === 'none' ? [] : await receivedEvents(srv, want.length);
     if (c.host !== 'none') {
@@ -125,6 +133,7 @@ async function runOne({ context, srv, file, c, envelopeUrl, want }) {
       wallMs: fed.wallMs,
       maxLateMs: fed.maxLateMs,
       traceTaskMs: tasks.totalMs,
+      traceCpuMs: tasks.cpuMs,
       longestTaskMs: tasks.longestMs,
       taskCount: tasks.count,
       metricTaskMs: (after.TaskDuration - before.TaskDuration) * 1000,
@@ -167,7 +176,11 @@ function mainThreadTasks(events, origin) {
   const key = new Set(mains.map((m) => `${m.pid}:${m.tid}`));
   const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && key.has(`${e.pid}:${e.tid}`));
   const durs = tasks.map((t) => (t.dur || 0) / 1000);
-  return { totalMs: durs.reduce((a, b) => a + b, 0), longestMs: durs.length ? Math.max(...durs) : 0, count: durs.length };
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  // dur: wall time of the task; tdur: the main thread's own CPU time in it (less than dur when the
+  // thread was descheduled, as it is when two busy threads share this machine's two cores).
+  return { totalMs: sum(durs), cpuMs: sum(tasks.map((t) => (t.tdur || 0) / 1000)),
+    longestMs: durs.length ? Math.max(...durs) : 0, count: durs.length };
 }
 
 /** The events the ingest received for the run, in segment order, as JSON text. */
@@ -180,23 +193,25 @@ async function receivedEvents(srv, n) {
 function report(runs, machine) {
   const rows = [];
   for (const f of files) {
-    const base = runs.filter((r) => r.file === f && r.contestant === 'none');
-    const baseTask = median(base.map((r) => r.traceTaskMs));
-    const baseScript = median(base.map((r) => r.scriptMs));
+    const of = (name, pass) => runs.filter((r) => r.file === f && r.contestant === name && r.pass === pass);
+    const per1k = (list, k) => (median(list.map((r) => r[k])) / list[0].events) * 1000;
     for (const c of CONTESTANTS) {
-      const mine = runs.filter((r) => r.file === f && r.contestant === c.name);
-      const ev = mine[0].events;
-      const task = median(mine.map((r) => r.traceTaskMs));
-      const script = median(mine.map((r) => r.scriptMs));
+      const paced = of(c.name, 'paced');
+      const stress = of(c.name, 'stress');
+      const base = of('none', 'paced');
+      const baseStress = of('none', 'stress');
       rows.push({
-        file: f, contestant: c.name, label: c.label, events: ev,
-        taskPer1k: (task / ev) * 1000,
-        netTaskPer1k: c.name === 'none' ? 0 : ((task - baseTask) / ev) * 1000,
-        metricTaskPer1k: (median(mine.map((r) => r.metricTaskMs)) / ev) * 1000,
-        scriptPer1k: (script / ev) * 1000,
-        netScriptPer1k: c.name === 'none' ? 0 : ((script - baseScript) / ev) * 1000,
-        longestTaskMs: Math.max(...mine.map((r) => r.longestTaskMs)),
-        segments: median(mine.map((r) => r.segments)),
+        file: f, contestant: c.name, label: c.label, events: paced[0].events,
+        taskPer1k: per1k(paced, 'traceTaskMs'),
+        netTaskPer1k: per1k(paced, 'traceTaskMs') - per1k(base, 'traceTaskMs'),
+        netCpuPer1k: per1k(paced, 'traceCpuMs') - per1k(base, 'traceCpuMs'),
+        metricTaskPer1k: per1k(paced, 'metricTaskMs'),
+        netScriptPer1k: per1k(paced, 'scriptMs') - per1k(base, 'scriptMs'),
+        longestTaskMs: Math.max(...paced.map((r) => r.longestTaskMs)),
+        stressTaskPer1k: per1k(stress, 'traceTaskMs') - per1k(baseStress, 'traceTaskMs'),
+        stressCpuPer1k: per1k(stress, 'traceCpuMs') - per1k(baseStress, 'traceCpuMs'),
+        stressLongestMs: Math.max(...stress.map((r) => r.longestTaskMs)),
+        segments: median(paced.map((r) => r.segments)),
       });
     }
   }
@@ -206,17 +221,21 @@ function report(runs, machine) {
   md.push(`Run ${when} UTC · ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB · ${machine.chromium} · ` +
     `load average at start ${machine.loadavg} · commit ${machine.commit}`, '');
   md.push(`Each corpus file replayed at its recorded pace, ${speed}× faster, through each host; ${reps} repetition(s), ` +
-    'median. Task time: the page\'s renderer main thread, sum of top-level RunTask events of a trace, per 1,000 ' +
-    'events; "net" subtracts the feed alone (the baseline row). Metrics: Performance.getMetrics TaskDuration and ' +
-    `ScriptDuration deltas over the feed. Ratios (×) against ${CONTROL}, lower is better. Every host's envelopes were ` +
-    'parsed strictly and their events compared with the corpus (exactly once, in order).', '');
-  md.push('| file | host | net task ms / 1k events | task ms / 1k (trace) | TaskDuration / 1k | net script ms / 1k | longest task ms | segments |');
-  md.push('|---|---|---:|---:|---:|---:|---:|---:|');
+    'median. Task time: the page\'s renderer main thread, the sum of top-level RunTask events of a trace (wall ' +
+    'time; "cpu": the thread\'s own CPU time in those tasks), per 1,000 events, net of the feed alone (the ' +
+    'baseline row, shown gross). TaskDuration: Performance.getMetrics over the feed, gross. Stress: every event ' +
+    'handed over in one task, traced until the last send is done, net of the baseline. Ratios (×) against ' +
+    `${CONTROL}, lower is better. Every host\'s envelopes were parsed strictly and their events compared with the ` +
+    'corpus (exactly once, in order).', '');
+  md.push('| file | host | paced: task ms / 1k | cpu ms / 1k | longest task ms | TaskDuration ms / 1k | stress: task ms / 1k | stress cpu ms / 1k | stress longest ms | segments |');
+  md.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const ctl = rows.find((x) => x.file === r.file && x.contestant === CONTROL);
-    const rel = r.contestant === 'none' ? '' : ` (${ratio(r.netTaskPer1k, ctl.netTaskPer1k)})`;
-    md.push(`| ${r.file} | ${r.label} | ${r.contestant === 'none' ? '–' : fmt(r.netTaskPer1k, 1)}${rel} | ${fmt(r.taskPer1k, 1)} | ` +
-      `${fmt(r.metricTaskPer1k, 1)} | ${r.contestant === 'none' ? '–' : fmt(r.netScriptPer1k, 1)} | ${fmt(r.longestTaskMs, 1)} | ${r.segments} |`);
+    const isBase = r.contestant === 'none';
+    const cell = (v, k) => (isBase ? `(${fmt(v, 1)})` : `${fmt(r[k], 1)} (${ratio(r[k], ctl[k])})`);
+    md.push(`| ${r.file} | ${r.label} | ${cell(r.taskPer1k, 'netTaskPer1k')} | ${isBase ? '–' : cell(0, 'netCpuPer1k')} | ` +
+      `${fmt(r.longestTaskMs, 1)} | ${fmt(r.metricTaskPer1k, 1)} | ${isBase ? '–' : cell(0, 'stressTaskPer1k')} | ` +
+      `${isBase ? '–' : cell(0, 'stressCpuPer1k')} | ${fmt(r.stressLongestMs, 1)} | ${r.segments} |`);
   }
   const text = md.join('\n') + '\n';
   const out = path.join(root, 'bench/results');

@@ -179,8 +179,9 @@ async function prepare({ host, workerUrl, dsn, envelopeUrl }) {
   return true;
 }
 
-/** Feeds the loaded corpus at its recorded pace, `speed` times faster. Resolves when every event was
- * handed over; `finish()` then flushes and waits for the sends. */
+/** Feeds the loaded corpus at its recorded pace, `speed` times faster (`speed: 0`: every event in one
+ * task, the stress pass). Resolves when every event was handed over; `finish()` then flushes and waits
+ * for the sends. */
 function feed({ speed }) {
   const events = corpus.events;
   const t0 = events[0].timestamp;
@@ -190,8 +191,8 @@ function feed({ speed }) {
   return new Promise((resolve) => {
     const step = () => {
       const now = performance.now() - start;
-      while (i < events.length && (events[i].timestamp - t0) / speed <= now) {
-        lateMs = Math.max(lateMs, now - (events[i].timestamp - t0) / speed);
+      while (i < events.length && (speed === 0 || (events[i].timestamp - t0) / speed <= now)) {
+        if (speed) lateMs = Math.max(lateMs, now - (events[i].timestamp - t0) / speed);
         current.emit(events[i++]);
       }
       if (i >= events.length) {
