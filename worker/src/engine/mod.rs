@@ -17,156 +17,24 @@
 mod config;
 mod envelope;
 mod json;
+mod output;
 mod protocol;
 mod record;
 mod sample;
 mod scan;
 
-pub use config::{envelope_url, Config, Limits, Target, Value};
+pub use config::{envelope_url, Config, Limits, Target};
 pub use json::RawJson;
-pub use protocol::{Code, PREFIX, PROTOCOL_VERSION};
+pub use output::{Fields, Kind, Mode, Output, ReplayType, Segment, Stats, Stop, Wire};
+pub use protocol::{
+    parse_op, Code, Field, Op, Ty, Value, CONFIG_FIELDS, HEADER, HOST_OPS, PREFIX, PROTOCOL_VERSION,
+};
 pub use sample::{draw, session_value};
 pub use scan::{split_batch, utf16_len, Scanned};
 
 use crate::deflate::DeflateError;
 use json::{parse_flat, push_str, push_u64, Flat};
 use record::{assemble, Meta, Open, Ring, OPEN};
-
-/// How a replay records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Segments are sent as they fill.
-    Session,
-    /// Compressed history is kept until an error samples the replay.
-    Buffer,
-    /// Nothing is recorded.
-    Off,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Session => "session",
-            Mode::Buffer => "buffer",
-            Mode::Off => "off",
-        }
-    }
-}
-
-/// `replay_type` of a replay: how it started (stays `Buffer` after an error
-/// switched a buffering replay to session mode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplayType {
-    Session,
-    Buffer,
-}
-
-impl ReplayType {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReplayType::Session => "session",
-            ReplayType::Buffer => "buffer",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// `body` is a complete Sentry envelope.
-    Envelope,
-    /// `body` is the zlib recording alone.
-    Plain,
-    /// `body` is the `replay_recording` item payload (`{"segment_id":N}` line
-    /// and the zlib recording), for a Sentry client; `replay_event` goes with it.
-    Recording,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Envelope => "envelope",
-            Kind::Plain => "plain",
-            Kind::Recording => "recording",
-        }
-    }
-}
-
-/// A finished segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    pub replay_id: String,
-    pub segment_id: u16,
-    pub replay_type: ReplayType,
-    /// First and last event timestamps (ms).
-    pub start: u64,
-    pub end: u64,
-    pub event_count: u32,
-    pub kind: Kind,
-    /// Where to POST `body`, when known.
-    pub url: Option<String>,
-    pub body: Vec<u8>,
-    /// `Kind::Recording`: the `replay_event` (JSON) that goes with the body.
-    pub replay_event: Option<String>,
-}
-
-/// Counters, reported in `stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Events accepted and their bytes.
-    pub events: u64,
-    pub event_bytes: u64,
-    /// Event bytes given to a compressor (each event exactly once).
-    pub compressed_input_bytes: u64,
-    pub segments: u64,
-    pub segment_bytes: u64,
-    /// Compressed bytes held in the buffer-mode ring.
-    pub buffer_bytes: u64,
-    /// Generations dropped because of `maxBufferBytes`.
-    pub dropped_generations: u64,
-    pub dropped_bytes: u64,
-}
-
-/// What the worker posts to the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    Started {
-        replay_id: String,
-        mode: Mode,
-        draws: Vec<bool>,
-        segment_id: u16,
-    },
-    /// More error draws, to append to the host's queue.
-    Draws(Vec<bool>),
-    /// The session state to store (verbatim).
-    Session(String),
-    /// Take a full snapshot now.
-    Checkout,
-    /// Stop recording until user input (then post `resume`).
-    Pause,
-    /// The replay ended; a new `start` begins a new one.
-    Stopped(&'static str),
-    /// The open segment as of now: `head + all chunks of this segment id + tail`
-    /// is the complete body.
-    Partial {
-        segment_id: u16,
-        chunk: Vec<u8>,
-        head: Vec<u8>,
-        tail: Vec<u8>,
-        session: String,
-        /// Where to send the body: present exactly when the segment would have one.
-        url: Option<String>,
-        /// `Kind::Recording`: the `replay_event` as of now.
-        replay_event: Option<String>,
-    },
-    Segment(Segment),
-    Rejected {
-        of: Option<String>,
-        code: Code,
-        /// Starts with [`PREFIX`].
-        message: String,
-    },
-    Stats(Stats),
-}
 
 /// The persisted session state (format in PROTOCOL.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,7 +209,7 @@ pub struct Engine {
     draws_issued: u64,
     paused: bool,
     hidden: bool,
-    ended: Option<&'static str>,
+    ended: Option<Stop>,
     /// Session mode: the segment being written.
     open: Option<Open>,
     /// A checkout or a hidden page asks to flush as soon as allowed.
@@ -451,7 +319,7 @@ impl Engine {
     }
 
     /// Why the replay ended, once it has.
-    pub fn ended(&self) -> Option<&'static str> {
+    pub fn ended(&self) -> Option<Stop> {
         self.ended
     }
 
@@ -653,7 +521,7 @@ impl Engine {
         let mut out = Vec::new();
         self.timers(now, &mut out);
         if self.ended.is_none() {
-            self.end("stop", now, &mut out);
+            self.end(Stop::Stop, now, &mut out);
         }
         out
     }
@@ -758,10 +626,10 @@ impl Engine {
             return;
         }
         if now >= self.started.saturating_add(l.max_replay_ms) {
-            return self.end("maxDuration", now, out);
+            return self.end(Stop::MaxDuration, now, out);
         }
         if now >= self.last_activity.saturating_add(l.idle_expire_ms) {
-            return self.end("idle", now, out);
+            return self.end(Stop::Idle, now, out);
         }
         if !self.paused && now >= self.last_activity.saturating_add(l.pause_after_ms) {
             self.paused = true;
@@ -776,7 +644,7 @@ impl Engine {
     }
 
     /// Ends the replay: session mode sends what is pending first.
-    fn end(&mut self, reason: &'static str, now: u64, out: &mut Vec<Output>) {
+    fn end(&mut self, reason: Stop, now: u64, out: &mut Vec<Output>) {
         if self.mode == Mode::Session {
             self.emit_open(now, out);
         }
@@ -792,7 +660,7 @@ impl Engine {
     /// The compressor failed (never caused by data): the replay cannot go on.
     fn fail(&mut self, now: u64, out: &mut Vec<Output>) {
         self.open = None;
-        self.end("internalError", now, out);
+        self.end(Stop::InternalError, now, out);
     }
 
     fn segment_urls(&self, meta: &Meta) -> Vec<RawJson> {
@@ -926,7 +794,7 @@ impl Engine {
         let traces = ids_since(&core::mem::take(&mut self.trace_ids), 0);
         self.post_segment(zlib, &meta, &urls, (&errors, &traces), now, out);
         if self.segment_id > u32::from(u16::MAX) {
-            self.end("segmentLimit", now, out);
+            self.end(Stop::SegmentLimit, now, out);
         } else {
             self.save(out);
         }
@@ -1022,7 +890,7 @@ impl Engine {
                 self.post_segment(zlib, &meta, &urls, ids, now, out);
                 first_segment = false;
                 if self.segment_id > u32::from(u16::MAX) {
-                    return self.end("segmentLimit", now, out);
+                    return self.end(Stop::SegmentLimit, now, out);
                 }
                 i = j;
             }
@@ -1038,10 +906,6 @@ impl Engine {
 pub struct Driver {
     engine: Option<Engine>,
 }
-
-const OPS: &str = "start, events, error, trace, hidden, flush, stop, resume";
-
-type Rejection = (Code, String);
 
 impl Driver {
     pub fn engine(&self) -> Option<&Engine> {
@@ -1063,59 +927,19 @@ impl Driver {
         }
     }
 
-    fn route(&mut self, msg: &Value, now: u64, random: [u8; 16]) -> Result<Vec<Output>, Rejection> {
-        let field = |m: String| (Code::BadField, m);
-        if !matches!(msg, Value::Object(_)) {
-            return Err((
-                Code::NotObject,
-                format!(
-                    "an engine message must be an object {{rf: 1, op, …}}, got {}",
-                    msg.type_name()
-                ),
-            ));
-        }
-        match msg.get("rf") {
-            Value::Number(v) if *v == 1.0 => {}
-            other => {
-                return Err((
-                    Code::BadRf,
-                    format!(
-                        "unsupported engine protocol version (rf: {}); this worker speaks rf: 1",
-                        match other {
-                            Value::Number(_) => "a number other than 1",
-                            v => v.type_name(),
-                        }
-                    ),
-                ))
-            }
-        }
-        let op = match msg.get("op") {
-            Value::Str(s) => s.as_str(),
-            other => {
-                return Err((
-                    Code::UnknownOp,
-                    format!("op must be a string ({OPS}), got {}", other.type_name()),
-                ))
-            }
-        };
-        let opt_str = |k: &str| -> Result<Option<&str>, Rejection> {
-            match msg.get(k) {
-                Value::Str(s) => Ok(Some(s)),
-                Value::Undefined | Value::Null => Ok(None),
-                other => Err(field(format!(
-                    "{op}: {k} must be a string, got {}",
-                    other.type_name()
-                ))),
-            }
-        };
-        let boolean = |k: &str| match msg.get(k) {
-            Value::Bool(b) => Ok(*b),
-            other => Err(field(format!(
-                "{op}: {k} must be a boolean, got {}",
-                other.type_name()
-            ))),
-        };
-        if op == "start" {
+    fn route(
+        &mut self,
+        msg: &Value,
+        now: u64,
+        random: [u8; 16],
+    ) -> Result<Vec<Output>, protocol::Rejection> {
+        let op = parse_op(msg)?;
+        if let Op::Start {
+            config,
+            session,
+            url,
+        } = op
+        {
             if self.engine.as_ref().is_some_and(|e| e.ended.is_none()) {
                 return Err((
                     Code::AlreadyStarted,
@@ -1123,57 +947,32 @@ impl Driver {
                 ));
             }
             let mut cfg =
-                Config::from_value(msg.get("config")).map_err(|e| field(format!("start: {e}")))?;
-            let session = opt_str("session")?;
-            cfg.url = opt_str("url")?.map(str::to_string);
+                Config::from_value(config).map_err(|e| (Code::BadField, format!("start: {e}")))?;
+            cfg.url = url.map(str::to_string);
             let (engine, out) = Engine::start(cfg, session, now, random);
             self.engine = Some(engine);
             return Ok(out);
         }
-        // Split on a char, not on ", ": a string pattern links a substring searcher.
-        if !OPS.split(',').any(|o| o.trim_start() == op) {
-            return Err((
-                Code::UnknownOp,
-                format!("unknown op \"{op}\" (known: {OPS})"),
-            ));
-        }
         let Some(e) = self.engine.as_mut() else {
+            let name = match msg.get("op") {
+                Value::Str(s) => s.as_str(),
+                _ => "",
+            };
             return Err((
                 Code::NotStarted,
-                format!("{op} before start: send start first"),
+                format!("{name} before start: send start first"),
             ));
         };
         Ok(match op {
-            "events" => match msg.get("json") {
-                Value::Str(json) => e.events(json, now),
-                other => {
-                    return Err(field(format!(
-                        "events: json must be a string (JSON.stringify of an array of rrweb events), got {}",
-                        other.type_name()
-                    )))
-                }
-            },
-            "error" => {
-                let id = opt_str("eventId")?;
-                let sampled = boolean("sampled")?;
-                e.error(id, sampled, now)
-            }
-            "trace" => match msg.get("traceId") {
-                Value::Str(t) if sample::is_replay_id(t) => e.trace(t, now),
-                other => {
-                    return Err(field(format!(
-                        "trace: traceId must be 32 lowercase hex digits, got {}",
-                        match other {
-                            Value::Str(_) => "another string",
-                            v => v.type_name(),
-                        }
-                    )))
-                }
-            },
-            "hidden" => e.hidden(boolean("hidden")?, now),
-            "flush" => e.flush(now),
-            "stop" => e.stop(now),
-            _ => e.resume(now),
+            Op::Events { json } => e.events(json, now),
+            Op::Error { event_id, sampled } => e.error(event_id, sampled, now),
+            Op::Trace { trace_id } => e.trace(trace_id, now),
+            Op::Hidden(hidden) => e.hidden(hidden, now),
+            Op::Flush => e.flush(now),
+            Op::Stop => e.stop(now),
+            Op::Resume => e.resume(now),
+            // Handled above.
+            Op::Start { .. } => Vec::new(),
         })
     }
 
