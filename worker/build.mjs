@@ -19,6 +19,7 @@ import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
+import { filledBootstrap, workerSource } from './js/fill.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -80,9 +81,8 @@ const wasm = fs.readFileSync(bgWasm);
 const packed = pack === 'zlib' ? zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 }) : await zopfliDeflate(wasm);
 if (!zlib.inflateRawSync(packed).equals(wasm)) throw new Error('packed WebAssembly does not inflate to the module');
 const glue = fs.readFileSync(path.join(work, 'engine.js'), 'utf8');
-const bootstrap = fs.readFileSync(path.join(root, 'worker/js/bootstrap.js'), 'utf8')
-  .replace('__RINGFLATE_WASM__', () => packed.toString('base64'));
-const source = `(function(){"use strict";\n${glue}\n${bootstrap}\n})();\n`;
+const bootstrap = filledBootstrap(packed.toString('base64'));
+const source = workerSource(glue, bootstrap);
 const { code } = transformSync(source, { minify: true, target: 'es2018', charset: 'ascii', legalComments: 'none' });
 
 // The file must stay a classic script that needs no eval and no other request.
