@@ -1,7 +1,9 @@
 import type { EngineError, Ready, Scope, TrustedScriptURL } from './core';
 import type { SegmentMessage } from './protocol';
 
-export type { EngineError, Ready, TrustedScriptURL } from './core';
+export type { Engine, EngineError, EngineOptions, Ready, SessionStore, TrustedScriptURL, UnloadBody } from './core';
+export { createEngine, VERSION } from './core';
+export type * as protocol from './protocol';
 
 /** Options for {@link startReplay}. Exactly one of `dsn`, `tunnel`, `endpoint` or `transport` says where segments go. */
 export interface ReplayOptions {

@@ -4,6 +4,8 @@
 // open segment on pagehide, and stops and restarts rrweb when the worker says so.
 import { createEngine, VERSION } from './core.js';
 
+export { createEngine, VERSION };
+
 const RETRY_MS = [5000, 10000, 30000];
 const KEEPALIVE_MAX = 60000;
 const ACTIVITY = ['pointerdown', 'keydown', 'scroll', 'touchstart'];

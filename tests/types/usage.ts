@@ -30,3 +30,18 @@ startReplay({ workerUrl: { href: '/w.js' }, dsn: 'https://public@o0.ingest.examp
 // @ts-expect-error replayType is 'session' | 'buffer'
 const wrong: Segment['replayType'] = 'off';
 void wrong;
+
+// The engine core, for hosts of their own.
+import { createEngine, VERSION, type protocol, type UnloadBody } from 'ringflate';
+const engine = createEngine({
+  workerUrl: '/w.js',
+  config: { sessionSampleRate: 1, errorSampleRate: 0, sentryClient: true },
+  storage: null,
+  onSegment: (s: protocol.SegmentMessage) => void (s.kind === 'recording' && s.replayEvent),
+});
+const unload: UnloadBody | null = engine.partial();
+if (unload) engine.delivered(unload);
+const sampledByCore: boolean = engine.error('id');
+void [VERSION.length, sampledByCore];
+// @ts-expect-error config needs its sample rates
+createEngine({ workerUrl: '/w.js', config: {} });
