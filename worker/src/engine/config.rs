@@ -1,64 +1,8 @@
 //! Engine configuration, read from the `config` object of a `start` message,
 //! and the host message values it is read from.
 
+use super::protocol::{check_fields, Value, CONFIG_FIELDS};
 use crate::deflate::DEFAULT_LEVEL;
-
-/// A JS value reduced to what the engine reads (the wasm layer builds it; tests
-/// build it directly).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Undefined,
-    Null,
-    Bool(bool),
-    Number(f64),
-    Str(String),
-    /// A plain object's own enumerable properties, in order.
-    Object(Vec<(String, Value)>),
-    /// Anything else (array, function, typed array…); holds a type name for messages.
-    Other(String),
-}
-
-pub(crate) static UNDEFINED: Value = Value::Undefined;
-
-impl Value {
-    /// The property `k` of an object, `Undefined` otherwise.
-    pub fn get(&self, k: &str) -> &Value {
-        match self {
-            Value::Object(props) => props
-                .iter()
-                .rev()
-                .find(|(name, _)| name == k)
-                .map_or(&UNDEFINED, |(_, v)| v),
-            _ => &UNDEFINED,
-        }
-    }
-
-    pub fn type_name(&self) -> &str {
-        match self {
-            Value::Undefined => "undefined",
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(_) => "number",
-            Value::Str(_) => "string",
-            Value::Object(_) => "object",
-            Value::Other(t) => t,
-        }
-    }
-
-    /// Builds an object value (a convenience for tests and callers).
-    pub fn obj(props: &[(&str, Value)]) -> Value {
-        Value::Object(
-            props
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), v.clone()))
-                .collect(),
-        )
-    }
-
-    pub fn str(s: &str) -> Value {
-        Value::Str(s.to_string())
-    }
-}
 
 /// Fixed limits of the segment rules. Public so that tests can shrink them; the
 /// protocol does not expose them.
@@ -111,8 +55,12 @@ pub enum Target {
     /// Sentry envelopes POSTed to `url`; `dsn` goes into the envelope header
     /// (set when sending through a tunnel).
     Envelope { url: String, dsn: Option<String> },
-    /// The zlib recording alone, POSTed to `url` if given.
+    /// The zlib recording alone, POSTed to `url` (the endpoint with the
+    /// segment described in the query) if an endpoint is given.
     Plain { url: Option<String> },
+    /// For a Sentry client that builds the envelope itself: the
+    /// `replay_recording` payload and the `replay_event` as JSON.
+    Recording,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -151,27 +99,35 @@ impl Config {
         }
     }
 
-    /// Reads the `config` object of a `start` message.
+    /// Reads the `config` object of a `start` message: field types from
+    /// [`CONFIG_FIELDS`], then ranges and combinations.
     pub fn from_value(v: &Value) -> Result<Config, String> {
         if !matches!(v, Value::Object(_)) {
             return Err(format!("config must be an object, got {}", v.type_name()));
         }
-        let rate = |k: &str| match v.get(k) {
-            Value::Number(x) if (0.0..=1.0).contains(x) => Ok(*x),
-            other => Err(format!(
-                "config.{k} must be a number from 0 to 1, got {}",
-                describe(other)
+        check_fields(v, CONFIG_FIELDS, "config.")?;
+        let num = |k: &str| match v.get(k) {
+            Value::Number(x) => Some(*x),
+            _ => None,
+        };
+        let text = |k: &str| match v.get(k) {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        };
+        let rate = |k: &str| match num(k) {
+            Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+            _ => Err(format!(
+                "config.{k} must be a number from 0 to 1, got a number out of range"
             )),
         };
         let mut c = Config::new(rate("sessionSampleRate")?, rate("errorSampleRate")?);
         let ms = |k: &str, max: f64| -> Result<Option<u64>, String> {
-            match v.get(k) {
-                Value::Undefined | Value::Null => Ok(None),
-                Value::Number(x) if *x >= 0.0 && *x <= max => Ok(Some(*x as u64)),
-                other => Err(format!(
-                    "config.{k} must be a number from 0 to {}, got {}",
-                    max as u64,
-                    describe(other)
+            match num(k) {
+                None => Ok(None),
+                Some(x) if (0.0..=max).contains(&x) => Ok(Some(x as u64)),
+                Some(_) => Err(format!(
+                    "config.{k} must be a number from 0 to {}, got a number out of range",
+                    max as u64
                 )),
             }
         };
@@ -185,20 +141,15 @@ impl Config {
             // Sentry caps minReplayDuration at 50 s.
             c.min_replay_duration_ms = x.min(50_000);
         }
-        let text = |k: &str| -> Result<Option<String>, String> {
-            match v.get(k) {
-                Value::Undefined | Value::Null => Ok(None),
-                Value::Str(s) => Ok(Some(s.clone())),
-                other => Err(format!(
-                    "config.{k} must be a string, got {}",
-                    other.type_name()
-                )),
-            }
-        };
-        let dsn = text("dsn")?;
-        let tunnel = text("tunnel")?;
-        let endpoint = text("endpoint")?;
+        let dsn = text("dsn");
+        let tunnel = text("tunnel");
+        let endpoint = text("endpoint");
+        let sentry_client = matches!(v.get("sentryClient"), Value::Bool(true));
+        if sentry_client && (dsn.is_some() || tunnel.is_some() || endpoint.is_some()) {
+            return Err("config: sentryClient (the Sentry client sends the envelope) goes without dsn, tunnel and endpoint".into());
+        }
         c.target = match (dsn, tunnel, endpoint) {
+            _ if sentry_client => Target::Recording,
             (_, Some(_), Some(_)) | (Some(_), _, Some(_)) => {
                 return Err("config: give either dsn/tunnel (Sentry envelopes) or endpoint (plain segments), not both".into())
             }
@@ -215,34 +166,21 @@ impl Config {
             (None, Some(t), None) => Target::Envelope { url: t, dsn: None },
             (None, None, endpoint) => Target::Plain { url: endpoint },
         };
-        match v.get("sdk") {
-            Value::Undefined | Value::Null => {}
-            sdk @ Value::Object(_) => match (sdk.get("name"), sdk.get("version")) {
+        let sdk = v.get("sdk");
+        if let Value::Object(_) = sdk {
+            match (sdk.get("name"), sdk.get("version")) {
                 (Value::Str(n), Value::Str(ver)) => {
                     c.sdk_name = n.clone();
                     c.sdk_version = ver.clone();
                 }
                 _ => return Err("config.sdk must be {name: string, version: string}".into()),
-            },
-            other => {
-                return Err(format!(
-                    "config.sdk must be an object, got {}",
-                    other.type_name()
-                ))
             }
         }
-        if let Some(e) = text("environment")? {
+        if let Some(e) = text("environment") {
             c.environment = e;
         }
-        c.release = text("release")?;
+        c.release = text("release");
         Ok(c)
-    }
-}
-
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Number(_) => "a number out of range".into(),
-        other => other.type_name().into(),
     }
 }
 
