@@ -119,6 +119,18 @@ test('the worker file does not load: one clear error naming workerUrl, ready set
   assert.equal(r.error, calls.errors[0]);
 });
 
+test('a worker that fails after starting: one error with the browser text, prefixed once; nothing more is posted', async () => {
+  const { e, w, calls } = started();
+  w.onerror({ message: 'Uncaught RangeError: out of memory' });
+  assert.deepEqual(calls.errors.map((x) => x.message), ['ringflate: the worker failed: Uncaught RangeError: out of memory']);
+  assert.equal(w.terminated, true);
+  assert.equal(e.mode, 'off');
+  e.add([{ type: 3, timestamp: 1 }]);
+  e.flush();
+  assert.deepEqual(w.posted, []);
+  assert.deepEqual(await settles(e.ready), { replayId: 'a'.repeat(32), mode: 'session' }, 'ready had already settled with the decision');
+});
+
 test('a worker that cannot be created (Trusted Types) fails after createEngine returns, with a hint; nothing throws', async () => {
   class Refusing {
     constructor() {
