@@ -1,6 +1,7 @@
 //! Engine configuration, read from the `config` object of a `start` message,
 //! and the host message values it is read from.
 
+use super::json::RawJson;
 use super::protocol::{check_fields, Value, CONFIG_FIELDS};
 use crate::deflate::DEFAULT_LEVEL;
 
@@ -26,6 +27,8 @@ pub struct Limits {
     pub max_segment_bytes: usize,
     /// Error draws handed to the host at a time.
     pub draw_batch: u64,
+    /// At most this many `urls`, `error_ids` and `trace_ids` per segment.
+    pub max_ids: usize,
     /// Deflate level.
     pub level: u32,
 }
@@ -44,8 +47,32 @@ impl Default for Limits {
             // the compressor still holds, the envelope headers and the trailer.
             max_segment_bytes: 10 * 1024 * 1024 - 256 * 1024,
             draw_batch: 32,
+            max_ids: 100,
             level: DEFAULT_LEVEL,
         }
+    }
+}
+
+impl Limits {
+    /// Adds a URL to a segment's `urls` unless it repeats the previous one;
+    /// the first [`Limits::max_ids`] are kept. The same rule in both modes.
+    pub fn push_url(&self, urls: &mut Vec<RawJson>, url: &RawJson) {
+        if urls.last() != Some(url) && urls.len() < self.max_ids {
+            urls.push(url.clone());
+        }
+    }
+
+    /// Adds an error or trace id (with the clock time it arrived) for the next
+    /// segment unless it is there already; the newest [`Limits::max_ids`] are
+    /// kept. The same rule for both kinds and in both modes.
+    pub fn push_id(&self, ids: &mut Vec<(u64, RawJson)>, at: u64, id: RawJson) {
+        if ids.iter().any(|(_, x)| *x == id) {
+            return;
+        }
+        if ids.len() >= self.max_ids {
+            ids.remove(0);
+        }
+        ids.push((at, id));
     }
 }
 
