@@ -23,7 +23,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   const key = o.storageKey || 'ringflateSession';
   const storage = o.storage !== undefined ? o.storage : sessionStore(scope);
   // Unset options are left out rather than sent as undefined.
-  const config = JSON.parse(JSON.stringify(o.config));
+  const config = JSON.parse(JSON.stringify(o.config || {}));
   /** @type {object[]} */
   let batch = [];
   /** @type {unknown} */
