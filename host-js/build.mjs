@@ -15,6 +15,8 @@ const common = { entryPoints: [path.join(dir, 'src/index.js')], bundle: true, mi
 buildSync({ ...common, format: 'esm', outfile: path.join(dist, 'ringflate-host.mjs') });
 buildSync({ ...common, format: 'iife', globalName: 'ringflate', outfile: path.join(dist, 'ringflate-host.js') });
 fs.copyFileSync(path.join(dir, 'src/index.d.ts'), path.join(dist, 'ringflate-host.d.ts'));
+// The types it imports: the engine core's API and the protocol's messages.
+for (const f of ['core.d.ts', 'protocol.d.ts']) fs.copyFileSync(path.join(dir, 'src', f), path.join(dist, f));
 // The package ships the worker file too (`ringflate/worker`), built by worker/build.mjs.
 const worker = path.join(dir, '../dist/ringflate-worker.js');
 if (fs.existsSync(worker)) fs.copyFileSync(worker, path.join(dist, 'ringflate-worker.js'));
