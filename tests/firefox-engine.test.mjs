@@ -1,8 +1,8 @@
 // Engine mode end to end in Firefox: the same engine page as the Chromium test (tests/engine-e2e.test.mjs), real
 // rrweb and the ringflate host script, the worker sampling, buffering, compressing and building Sentry envelopes,
 // the same strict ingest endpoint, and the recordings received replayed in rrweb's Replayer, all in Debian's
-// Firefox ESR over WebDriver BiDi (tests/lib/firefox.mjs). The segment cadence rules are the worker's own and
-// are timed in the Chromium test; here each scenario checks what the user did arrives, inflated, and replays.
+// Firefox ESR over WebDriver BiDi (tests/lib/firefox.mjs). Each scenario checks that what the user did arrives,
+// inflated, and replays; the session scenario also times the segment cadence, which runs on the worker's timers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -100,14 +100,26 @@ async function replayShows(events) {
   return shown;
 }
 
-test('Firefox: session mode, the segments hold the page, the input and the DOM change, and replay in Firefox', async (t) => {
+test('Firefox: session mode, the worker\'s timers keep the segment cadence, and the recording replays in Firefox', async (t) => {
   const fetchesBefore = srv.count(WORKER);
   const { page, seen, replayId, mode } = await openEngine({ session: '1' });
   assert.equal(mode, 'session');
   await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
-  const typed = 'typed in Firefox, compressed in its worker';
-  await typeInto(page, typed, 30);
-  await srv.waitFor(() => hasInput(segmentsOf(replayId), typed), TIMEOUT, 'the segment with the typing');
+
+  // Continuous typing for ~8 s: the max-wait rule (5.5 s) must close a segment while events keep coming,
+  // which only the worker's own timers in Firefox can do.
+  const typed = 'typed in Firefox, kept in its worker';
+  const typingStart = Date.now();
+  await typeInto(page, typed, 220);
+  const typingEnd = Date.now();
+  assert.ok(typingEnd - typingStart > 7000, 'typing lasted long enough to exercise max-wait');
+  const during = segmentsOf(replayId).filter((s) => s.segmentId > 0 && s.receivedAt < typingEnd);
+  assert.ok(during.length >= 1, 'a segment was sent while events kept coming (max wait 5.5 s)');
+  for (const s of during) {
+    const span = s.events[s.events.length - 1].timestamp - s.events[0].timestamp;
+    assert.ok(span <= 5500 + 1000, `segment ${s.segmentId} spans ${span} ms of events (max wait 5.5 s)`);
+  }
+  await srv.waitFor(() => hasInput(segmentsOf(replayId), typed), TIMEOUT, 'the segment with the end of the typing');
   await srv.waitFor(() => segmentsOf(replayId).some((s) => s.text.includes(`Question sent: ${typed}`)), TIMEOUT, 'the DOM change after the click');
   await assertClean(page, seen);
   assert.equal(srv.count(WORKER) - fetchesBefore, 1, 'the worker file is fetched exactly once for the page');
@@ -119,6 +131,12 @@ test('Firefox: session mode, the segments hold the page, the input and the DOM c
     assert.equal(s.replayType, 'session');
     assert.equal(s.compressed, true, `segment ${s.segmentId} is zlib and inflates fully`);
   }
+  // No segment after the first checkout leaves early: 5 s of quiet after its last event or 5.5 s after its
+  // first, whichever comes first.
+  for (const s of segs.slice(1)) {
+    const due = Math.min(s.events[s.events.length - 1].timestamp + 5000, s.events[0].timestamp + 5500);
+    assert.ok(s.receivedAt >= due - 250, `segment ${s.segmentId} sent ${due - s.receivedAt} ms before the debounce/max-wait allowed`);
+  }
   assert.equal(segs[0].events[0].type, 4, 'segment 0 starts with Meta');
   assert.equal(segs[0].events[1].type, 2, 'then a FullSnapshot');
   assertCheckout(segs[0], ['Order 1042 ships on Tuesday from the Rotterdam warehouse.']);
@@ -126,7 +144,7 @@ test('Firefox: session mode, the segments hold the page, the input and the DOM c
   assert.ok(shown.text.includes('Order 1042 ships on Tuesday from the Rotterdam warehouse.'), 'the replay shows the page text');
   assert.ok(shown.text.includes(`Question sent: ${typed}`), 'the replay shows the DOM change');
   assert.equal(shown.input, typed, 'the replay shows the typed input');
-  t.diagnostic(`${segs.length} segments, ${segs.reduce((n, s) => n + s.events.length, 0)} events`);
+  t.diagnostic(`${segs.length} segments, ${segs.reduce((n, s) => n + s.events.length, 0)} events; ${during.length} closed by max-wait during the typing`);
 });
 
 test('Firefox: buffer mode, an error sends bufferMs of history from a checkout, then segments follow', async (t) => {

@@ -82,8 +82,9 @@ export const FIREFOX_PREFS = {
   'security.fileuri.strict_origin_policy': true,
 };
 
-/** `Mozilla Firefox 153.8.0esr` → '153.8.0esr'. */
+/** `Mozilla Firefox 153.8.0esr` → '153.8.0esr' ('(not installed)' when the binary is missing: launchFirefox says why). */
 export function firefoxVersion() {
+  if (!fs.existsSync(FIREFOX)) return '(not installed)';
   return execFileSync(FIREFOX, ['--version'], { encoding: 'utf8' }).trim().replace(/^Mozilla Firefox\s+/, '');
 }
 
