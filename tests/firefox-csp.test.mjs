@@ -80,6 +80,21 @@ test('Firefox: the matrix in csp/README.md', async (t) => {
   }
 });
 
+test('Firefox: csp/nginx.conf, its page and worker policies work together; its page policy alone on the worker is refused', async () => {
+  // The two policies the recipe sends, whatever locations carry them: the page's has no 'wasm-unsafe-eval',
+  // the worker file's has it. (Which path gets which is nginx's matter, checked by the Chromium test.)
+  const conf = fs.readFileSync(path.join(CSP_DIR, 'nginx.conf'), 'utf8');
+  const policies = [...conf.matchAll(/add_header\s+Content-Security-Policy\s+"([^"]+)"\s+always;/g)].map((m) => m[1]);
+  assert.equal(policies.length, 2, `nginx.conf sends two policies: ${JSON.stringify(policies)}`);
+  const worker = policies.find((p) => p.includes("'wasm-unsafe-eval'"));
+  const page = policies.find((p) => p !== worker);
+  assert.ok(worker && page, 'one page policy, one worker policy');
+  assertOutcome(await probe(srv, serveCase(srv, { page, worker })), 'ready', 'nginx recipe');
+  assertOutcome(await probe(srv, serveCase(srv, { page, worker: page })), 'refused', 'nginx page policy on the worker too');
+});
+
+// csp/electron-main.js is not run here: Electron is Chromium, whatever Firefox does.
+
 test('Firefox: csp/express-helmet.mjs, run by helmet on a real server, gives a working worker', async () => {
   const recipe = await import(path.join(CSP_DIR, 'express-helmet.mjs'));
   const s = await startServer();
