@@ -33,6 +33,8 @@ after(async () => {
   for (const s of extraServers) await s.close();
 });
 
+// readmeMatrix() and assertOutcome() come from tests/lib/csp-matrix.mjs, shared with the Firefox test.
+
 /** The two CSP values of csp/nginx.conf: `location /` and `location = /ringflate-worker.js`. */
 function nginxCsp() {
   const conf = fs.readFileSync(path.join(CSP_DIR, 'nginx.conf'), 'utf8');
