@@ -41,7 +41,8 @@ function parsePort(argv, env) {
     if (a === '-h' || a === '--help') {
       process.stdout.write(HELP);
       process.exit(0);
-    } else if (a === '--port' && i + 1 < argv.length) {
+    } else if (a === '--port') {
+      if (i + 1 >= argv.length) fail('--port needs a port number (see --help)');
       raw = argv[++i];
       from = '--port';
     } else if (a.startsWith('--port=')) {

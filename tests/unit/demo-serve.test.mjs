@@ -79,6 +79,7 @@ test('a value that is not a port, or an unknown argument: one line, exit status 
     [['--port', 'eighty'], {}, /^ringflate demo: --port is "eighty", not a port number from 1 to 65535$/],
     [[], { PORT: '70000' }, /^ringflate demo: PORT is "70000", not a port number from 1 to 65535$/],
     [['--prot', '8080'], {}, /^ringflate demo: unknown argument "--prot" \(see --help\)$/],
+    [['--port'], {}, /^ringflate demo: --port needs a port number \(see --help\)$/],
   ]) {
     const r = await run(args, env);
     assert.equal(r.code, 1);
