@@ -9,7 +9,7 @@ import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, watchPage } from './lib/browser.mjs';
-import { inflateStrict } from './lib/envelope.mjs';
+import { readmeMatrix, assertOutcome } from './lib/csp-matrix.mjs';
 import { ROOT } from './lib/bundle.mjs';
 
 const WORKER_FILE = path.join(ROOT, 'dist/ringflate-worker.js');
@@ -33,23 +33,7 @@ after(async () => {
   for (const s of extraServers) await s.close();
 });
 
-/** Rows of the table between <!-- matrix:begin --> and <!-- matrix:end --> in csp/README.md. */
-function readmeMatrix() {
-  const md = fs.readFileSync(path.join(CSP_DIR, 'README.md'), 'utf8');
-  const m = /<!-- matrix:begin -->([\s\S]*?)<!-- matrix:end -->/.exec(md);
-  assert.ok(m, 'csp/README.md has the matrix table');
-  const rows = m[1].split('\n').filter((l) => l.startsWith('|')).slice(2);
-  return rows.map((line) => {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
-    assert.equal(cells.length, 3, `matrix row has 3 cells: ${line}`);
-    const code = (c) => /`([^`]+)`/.exec(c)?.[1] ?? null;
-    const page = code(cells[0]);
-    const worker = cells[1] === 'none' ? null : code(cells[1]);
-    const outcome = /\*\*(ready|refused|blocked)\*\*/.exec(cells[2])?.[1];
-    assert.ok(page && (worker || cells[1] === 'none') && outcome, `cannot read matrix row: ${line}`);
-    return { name: `README: page "${page}" + worker ${worker ? `"${worker}"` : 'none'}`, page, worker, outcome };
-  });
-}
+// readmeMatrix() and assertOutcome() come from tests/lib/csp-matrix.mjs, shared with the Firefox test.
 
 /** The two CSP values of csp/nginx.conf: `location /` and `location = /ringflate-worker.js`. */
 function nginxCsp() {
@@ -110,29 +94,6 @@ async function runCase({ page: pageCsp, worker: workerCsp, pageFile = PAGE_HTML,
     return report;
   } finally {
     await tab.close();
-  }
-}
-
-function assertOutcome(report, outcome, what) {
-  const ctx = `${what}: got ${JSON.stringify({ kind: report.kind, data: report.data, message: report.message, violations: report.violations })}\nconsole:\n${report.console}`;
-  if (outcome === 'ready') {
-    assert.equal(report.kind, 'ready', ctx);
-    assert.equal(report.finish.success, true, ctx);
-    const text = inflateStrict(Buffer.from(report.finish.base64, 'base64'), `${what}: finish`).toString('utf8');
-    assert.equal(text, `[${report.events.join(',')}]`, `${what}: the worker compresses`);
-    assert.deepEqual(report.violations, [], `${what}: no CSP violation on the page`);
-  } else if (outcome === 'refused') {
-    assert.equal(report.kind, 'refused', ctx);
-    assert.equal(report.data.method, 'init', ctx);
-    assert.equal(report.data.id, undefined, ctx);
-    assert.match(report.data.response, /'wasm-unsafe-eval'/, `${what}: the first message names 'wasm-unsafe-eval'`);
-    assert.ok(report.ms < 1000, `${what}: refusal reported within 1 s (took ${Math.round(report.ms)} ms)`);
-    assert.deepEqual(report.violations, [], `${what}: the refusal happens inside the worker, not on the page`);
-  } else if (outcome === 'blocked') {
-    assert.equal(report.kind, 'error', ctx);
-    assert.ok(report.violations.some((v) => v.effective === 'worker-src'), `${what}: the page gets a worker-src violation. ${ctx}`);
-  } else {
-    assert.fail(`unknown outcome ${outcome}`);
   }
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser, watchPage } from './lib/browser.mjs';
 import { bundleSentry, ROOT } from './lib/bundle.mjs';
+import { segmentsOf as segmentsOfReplay, allEvents, incremental, inputWith, assertConsecutive, assertCheckout } from './lib/replays.mjs';
 
 const WORKER_FILE = path.join(ROOT, 'dist/ringflate-worker.js');
 const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'";
@@ -56,26 +57,10 @@ async function openApp(mode, w, extra = {}) {
   return { page, seen, replayId };
 }
 
-const segmentsOf = (replayId) => srv.replays.filter((r) => r.event.replay_id === replayId);
-const allEvents = (segs) => segs.flatMap((s) => s.events);
-const incremental = (events, source) => events.filter((e) => e.type === 3 && e.data?.source === source);
-const inputWith = (events, text) => incremental(events, 5).some((e) => typeof e.data.text === 'string' && e.data.text.includes(text));
+const segmentsOf = (replayId) => segmentsOfReplay(srv, replayId);
 
 function assertNoParseFailures() {
   assert.deepEqual(srv.failures, [], 'every envelope parses strictly');
-}
-
-function assertConsecutive(segs) {
-  assert.deepEqual(segs.map((s) => s.segmentId), segs.map((_, i) => i), 'segment ids are consecutive from 0, in arrival order');
-}
-
-function assertCheckout(seg, texts) {
-  const meta = seg.events.findIndex((e) => e.type === 4);
-  const full = seg.events.findIndex((e) => e.type === 2);
-  assert.ok(meta >= 0, `segment ${seg.segmentId} has a Meta event (types: ${seg.events.map((e) => e.type).join(',')})`);
-  assert.ok(full > meta, `segment ${seg.segmentId} has a FullSnapshot after the Meta`);
-  const snapshot = JSON.stringify(seg.events[full]);
-  for (const t of texts) assert.ok(snapshot.includes(t), `FullSnapshot contains the page text ${JSON.stringify(t)}`);
 }
 
 /** Types into the form and clicks the button, like a user. */

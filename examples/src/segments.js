@@ -1,8 +1,12 @@
-// The demo's view of what the ingest endpoint received, with a player.
+// The demo's view of what the ingest endpoint received, with a player above the table (which grows with every
+// segment).
 import { Replayer } from 'rrweb';
+import { playbackEvents } from './playback.js';
 
 const tbody = document.getElementById('segments');
 const summary = document.getElementById('summary');
+const box = document.getElementById('player-box');
+const title = document.getElementById('player-title');
 let player = null;
 
 const kb = (n) => (n / 1024).toFixed(1) + ' KB';
@@ -24,8 +28,9 @@ async function refresh() {
       for (const c of cells) tr.insertCell().textContent = String(c);
       if (s.segmentId === r.segments[r.segments.length - 1].segmentId) {
         const b = document.createElement('button');
-        b.textContent = 'play replay';
-        b.onclick = () => play(r.replayId);
+        b.textContent = 'play';
+        b.className = 'play';
+        b.onclick = () => play(r);
         tr.insertCell().appendChild(b);
       } else {
         tr.insertCell();
@@ -37,13 +42,27 @@ async function refresh() {
     : 'waiting for the first segment… open the Sentry or engine page in another tab and click around.';
 }
 
-async function play(replayId) {
-  const events = await (await fetch(`/api/replays/${replayId}/events`)).json();
+function stop() {
   if (player) player.pause();
+  player = null;
   document.getElementById('player').textContent = '';
-  player = new Replayer(events, { root: document.getElementById('player'), mouseTail: false });
-  player.play();
 }
+
+async function play(r) {
+  const received = await (await fetch(`/api/replays/${r.replayId}/events`)).json();
+  stop();
+  const events = playbackEvents(received);
+  title.textContent = `replay ${r.replayId.slice(0, 8)}… (${r.sdk}, ${events.length} events)`;
+  box.hidden = false;
+  player = new Replayer(events, { root: document.getElementById('player'), mouseTail: false, showWarning: false });
+  player.play();
+  box.scrollIntoView({ block: 'nearest' });
+}
+
+document.getElementById('player-close').onclick = () => {
+  stop();
+  box.hidden = true;
+};
 
 refresh();
 setInterval(refresh, 2000);

@@ -143,7 +143,7 @@ function explain(err) {
   if (typeof WebAssembly !== 'object') {
     return 'ringflate: WebAssembly is not available in this worker (disabled by the browser or its settings); the SDK keeps events uncompressed.';
   }
-  if (cspViolation || /Content Security|unsafe-eval|wasm-eval/i.test(said)) {
+  if (cspViolation || /Content Security|unsafe-eval|wasm-eval|blocked by CSP/i.test(said)) { // Firefox: "… blocked by CSP"
     return "ringflate: the Content Security Policy sent with the worker file forbids compiling WebAssembly. Add 'wasm-unsafe-eval' to the script-src of the CSP header served with ringflate-worker.js (for example: script-src 'self' 'wasm-unsafe-eval'); the page's own CSP does not need it. Browser said: " + said;
   }
   if (typeof DecompressionStream !== 'function') {
