@@ -23,7 +23,8 @@ const KB = 1024;
 // export path | source | output name | formats | types | external | min+gzip budget (bytes) | classic-script global
 const ENTRIES = [
   { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 3 * KB, globalName: 'ringflate' },
-  // Enabled once host-js/src/sentry.js exists (add its `./sentry` export to package.json at the same time):
+  // Enabled once host-js/src/sentry.js exists; package.json then needs, in "exports" (the check below says so):
+  //   "./sentry": { "import": { "types": "./dist/ringflate-sentry.d.ts", "default": "./dist/ringflate-sentry.mjs" } }
   // { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*'], budget: 6 * KB },
 ];
 

@@ -157,6 +157,26 @@ test('the shipped types compile for ES module, CommonJS and bundler resolution',
   assert.deepEqual(compile('node16', { module: 'node16', moduleResolution: 'node16' }, ['esm.mts', 'cjs.cts']).sort(),
     ['ringflate-host.d.cts', 'ringflate-host.d.ts'], 'node16: the .cts file gets .d.cts, the .mts file .d.ts');
   assert.deepEqual(compile('bundler', { module: 'esnext', moduleResolution: 'bundler' }, ['bundler.ts']), ['ringflate-host.d.ts']);
+
+  // Every other entry with types (e.g. ringflate/sentry) resolves to them and they compile, its peers installed.
+  if (!fs.existsSync(path.join(pkg.app, 'node_modules/@sentry'))) {
+    fs.symlinkSync(path.join(ROOT, 'node_modules/@sentry'), path.join(pkg.app, 'node_modules/@sentry'), 'dir');
+  }
+  const typed = Object.entries(PKG.exports).filter(([exp, v]) => exp !== '.' && v && typeof v === 'object' && v.import?.types);
+  for (const [exp, v] of typed) {
+    const spec = `ringflate/${exp.slice(2)}`;
+    const name = exp.slice(2).replace(/\W/g, '_');
+    fs.writeFileSync(path.join(src, `${name}.mts`), `import * as m from '${spec}';\nconst keys: string[] = Object.keys(m);\nvoid keys;\n`);
+    const cfg = path.join(pkg.app, `tsconfig.${name}.json`);
+    fs.writeFileSync(cfg, JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, target: 'es2020', lib: ['es2020', 'dom'], types: [], module: 'node16', moduleResolution: 'node16' },
+      files: [path.join(src, `${name}.mts`)],
+    }));
+    const r = spawnSync(process.execPath, [tsc, '-p', cfg, '--traceResolution'], { cwd: pkg.app, encoding: 'utf8' });
+    assert.deepEqual(r.stdout.split('\n').filter((l) => /error TS/.test(l)), [], `${spec}: tsc errors`);
+    const to = new RegExp(`Module name '${spec}' was successfully resolved to '([^']+)'`).exec(r.stdout)?.[1];
+    assert.equal(to && path.relative(pkg.installed, to), v.import.types.replace(/^\.\//, ''), `${spec} resolves to its types`);
+  }
 });
 
 test('LICENSE is MIT, the same file as the repository\'s, and package.json says so', () => {
