@@ -32,10 +32,10 @@ function freshDir() {
   return d;
 }
 
-/** The worker policy of csp/nginx.conf (`location = /ringflate-worker.js`), which the CSP tests run in Chromium. */
+/** The worker policy of csp/nginx.conf (its `location ~ …ringflate-worker…` block), which the CSP tests run in Chromium. */
 function recipeWorkerCsp() {
   const conf = fs.readFileSync(path.join(ROOT, 'csp/nginx.conf'), 'utf8');
-  const block = /location\s+=\s+\/ringflate-worker\.js\s*\{([^}]*)\}/.exec(conf)?.[1];
+  const block = /location\s+~\s+\S*ringflate-worker\S*\s*\{([^}]*)\}/.exec(conf)?.[1];
   const csp = block && /add_header\s+Content-Security-Policy\s+"([^"]+)"/.exec(block)?.[1];
   assert.ok(csp, 'csp/nginx.conf has the worker policy');
   return csp;
