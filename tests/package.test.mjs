@@ -199,16 +199,17 @@ test('the README has no link the registry page cannot follow', () => {
 test('npx ringflate init, from the installed package, puts the worker in public/', () => {
   const pub = path.join(pkg.app, 'public');
   fs.mkdirSync(pub);
-  const bin = path.join(pkg.app, 'node_modules/.bin/ringflate');
-  assert.ok(fs.existsSync(bin), 'npm linked the ringflate command');
-  const r = spawnSync(bin, ['init', 'public'], { cwd: pkg.app, encoding: 'utf8' });
+  assert.ok(fs.existsSync(path.join(pkg.app, 'node_modules/.bin/ringflate')), 'npm linked the ringflate command');
+  // npx runs the installed package's command (--no-install: never anything from the registry).
+  const npx = (...args) => spawnSync('npx', ['--no-install', 'ringflate', ...args], { cwd: pkg.app, encoding: 'utf8' });
+  const r = npx('init', 'public');
   assert.equal(r.status, 0, r.stderr);
   assert.ok(fs.readFileSync(path.join(pub, 'ringflate-worker.js')).equals(fs.readFileSync(path.join(pkg.installed, 'dist/ringflate-worker.js'))));
   assert.match(r.stdout, /Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'/);
-  const again = spawnSync(bin, ['init', 'public'], { cwd: pkg.app, encoding: 'utf8' });
+  const again = npx('init', 'public');
   assert.equal(again.status, 0);
   assert.match(again.stdout, /already current/);
-  const missing = spawnSync(bin, ['init', 'static'], { cwd: pkg.app, encoding: 'utf8' });
+  const missing = npx('init', 'static');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /static does not exist/);
 });
