@@ -116,6 +116,8 @@ function assertSentryUsedTheWorker({ srv, segments, state, seen }, workerPath, n
   assert.ok(JSON.stringify(full).includes('Order 2051 leaves the Lyon depot on Friday.'), `${name}: the snapshot holds the page`);
   assert.equal(state.bufferType, 'worker', `${name}: Sentry is on the compression worker, not its uncompressed fallback\n${seen.describe()}`);
   assert.deepEqual(state.violations, [], `${name}: no CSP violation on the page`);
+  const cspMessages = seen.console.filter((m) => /content security policy|wasm-unsafe-eval/i.test(m.text));
+  assert.deepEqual(cspMessages, [], `${name}: no CSP message in the console (page or worker)`);
   assert.equal(new URL(state.workerUrl, `${srv.origin}/index.html`).pathname, workerPath, `${name}: the app's workerUrl is the emitted file`);
   const fetches = srv.log.filter((l) => l.path === workerPath);
   assert.equal(fetches.length, 1, `${name}: the worker file was fetched once`);
