@@ -93,7 +93,7 @@ test('Firefox: csp/nginx.conf, its page and worker policies work together; its p
   assertOutcome(await probe(srv, serveCase(srv, { page, worker: page })), 'refused', 'nginx page policy on the worker too');
 });
 
-// csp/electron-main.js is not run here: Electron is Chromium, whatever Firefox does.
+// csp/electron-main.cjs and csp/electron-protocol.cjs are not run here: Electron is Chromium, whatever Firefox does.
 
 test('Firefox: csp/express-helmet.mjs, run by helmet on a real server, gives a working worker', async () => {
   const recipe = await import(path.join(CSP_DIR, 'express-helmet.mjs'));
