@@ -1,17 +1,21 @@
-// The engine protocol at the message level, in a real dedicated worker: every malformed engine message gets a
-// `rejected` reply that says what is wrong, nothing of it is applied, and the worker keeps working.
+// The engine protocol (worker/PROTOCOL.md, version 2) at the message level, in a real dedicated worker: the first
+// message states the protocol and package versions; every malformed engine message gets a `rejected` reply with a
+// code and a text that says what is wrong, nothing of it is applied, and the worker keeps working; the worker tells
+// the host where each segment and partial goes; the Sentry-client target and the `trace` op.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { startServer } from './lib/server.mjs';
-import { launchBrowser } from './lib/browser.mjs';
+import { launchBrowser, watchPage } from './lib/browser.mjs';
 import { ROOT } from './lib/bundle.mjs';
 
 let srv;
 let browser;
 let page;
+let seen;
+const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, 'host-js/package.json'), 'utf8')).version;
 
 before(async () => {
   const workerFile = path.join(ROOT, 'dist/ringflate-worker.js');
@@ -20,8 +24,11 @@ before(async () => {
   srv.file('/protocol.html', path.join(ROOT, 'tests/pages/protocol.html'), { 'Content-Security-Policy': "default-src 'self'; script-src 'self'; worker-src 'self'" });
   srv.file('/protocol.js', path.join(ROOT, 'tests/pages/protocol.js'));
   srv.file('/w.js', workerFile);
+  // The same file with a CSP that forbids compiling WebAssembly.
+  srv.file('/w-refused.js', workerFile, { 'Content-Security-Policy': "script-src 'self'" });
   browser = await launchBrowser();
   page = await browser.newPage();
+  seen = watchPage(page);
   await page.goto(`${srv.origin}/protocol.html`);
 });
 
@@ -31,15 +38,17 @@ after(async () => {
 });
 
 /** Posts `messages` to a fresh worker (all at once, before it is ready) and collects engine replies until `until`
- * replies of the given ops have arrived. */
-function converse(messages, untilOps) {
-  return page.evaluate(
-    ([messages, untilOps]) =>
+ * replies of the given ops have arrived. The worker's first message is kept as `got.init`. */
+async function converse(messages, untilOps, url = '/w.js') {
+  const { init, got } = await page.evaluate(
+    ([messages, untilOps, url]) =>
       new Promise((resolve, reject) => {
-        const w = new Worker('/w.js');
+        const w = new Worker(url);
         const got = [];
+        let init;
         const timer = setTimeout(() => reject(new Error('timeout; got ' + JSON.stringify(got.map((m) => m.op)))), 10000);
         w.onmessage = ({ data }) => {
+          if (init === undefined) init = { ...data, keys: Object.keys(data) };
           if (data && data.rf === 1) {
             const d = { ...data };
             for (const k of ['body', 'chunk', 'head', 'tail']) if (d[k] instanceof Uint8Array) d[k] = Array.from(d[k]);
@@ -53,13 +62,22 @@ function converse(messages, untilOps) {
           if (!left.length) {
             clearTimeout(timer);
             w.terminate();
-            resolve(got);
+            resolve({ init, got });
           }
         };
         for (const m of messages) w.postMessage(m);
       }),
-    [messages, untilOps],
+    [messages, untilOps, url],
   );
+  got.init = init;
+  return got;
+}
+
+/** A worker text: starts with "ringflate: " exactly once. */
+function assertText(text, what) {
+  assert.equal(typeof text, 'string', what);
+  assert.ok(text.startsWith('ringflate: '), `${what}: ${text}`);
+  assert.equal(text.split('ringflate:').length, 2, `${what}: the prefix once: ${text}`);
 }
 
 const config = { sessionSampleRate: 1, errorSampleRate: 0, minReplayDurationMs: 0 };
@@ -71,19 +89,22 @@ const events = [
 
 test('malformed engine messages are rejected with a reason, nothing is applied, the worker keeps working', async () => {
   const bad = [
-    [{ rf: 1 }, /op/],
-    [{ rf: 1, op: 'teleport' }, /teleport|unknown/],
-    [{ rf: 2, op: 'start', config, session: null }, /version|rf/],
-    [{ rf: 1, op: 'events', json: JSON.stringify(events) }, /start/],
-    [{ rf: 1, op: 'start', config: { ...config, sessionSampleRate: 2 }, session: null }, /sessionSampleRate/],
-    [{ rf: 1, op: 'start', config: { ...config, dsn: 'not a dsn' }, session: null }, /dsn/i],
+    [{ rf: 1 }, /op/, 'unknown_op'],
+    [{ rf: 1, op: 'teleport' }, /teleport|unknown/, 'unknown_op'],
+    [{ rf: 2, op: 'start', config, session: null }, /version|rf/, 'bad_rf'],
+    [{ rf: 1, op: 'events', json: JSON.stringify(events) }, /start/, 'not_started'],
+    [{ rf: 1, op: 'start', config: { ...config, sessionSampleRate: 2 }, session: null }, /sessionSampleRate/, 'bad_field'],
+    [{ rf: 1, op: 'start', config: { ...config, dsn: 'not a dsn' }, session: null }, /dsn/i, 'bad_field'],
+    [{ rf: 1, op: 'start', config: { ...config, sentryClient: true, endpoint: '/r' } }, /sentryClient/, 'bad_field'],
   ];
   const afterStart = [
-    [{ rf: 1, op: 'events', json: '[{"type":3,"timestamp":1}' }, /./],
-    [{ rf: 1, op: 'events', json: 42 }, /json/],
-    [{ rf: 1, op: 'events', json: '[{"type":3}]' }, /timestamp/],
-    [{ rf: 1, op: 'hidden', hidden: 'yes' }, /hidden/],
-    [{ rf: 1, op: 'error', sampled: 1 }, /sampled/],
+    [{ rf: 1, op: 'events', json: '[{"type":3,"timestamp":1}' }, /./, 'bad_batch'],
+    [{ rf: 1, op: 'events', json: 42 }, /json/, 'bad_field'],
+    [{ rf: 1, op: 'events', json: '[{"type":3}]' }, /timestamp/, 'bad_batch'],
+    [{ rf: 1, op: 'hidden', hidden: 'yes' }, /hidden/, 'bad_field'],
+    [{ rf: 1, op: 'error', sampled: 1 }, /sampled/, 'bad_field'],
+    [{ rf: 1, op: 'trace', traceId: 'abc' }, /traceId/, 'bad_field'],
+    [{ rf: 1, op: 'start', config, session: null }, /running/, 'already_started'],
   ];
   const messages = [
     ...bad.map(([m]) => m),
@@ -97,9 +118,14 @@ test('malformed engine messages are rejected with a reason, nothing is applied, 
   const expected = [...bad, ...afterStart];
   assert.equal(rejected.length, expected.length, `one rejection per malformed message: ${JSON.stringify(rejected)}`);
   rejected.forEach((r, i) => {
-    assert.equal(typeof r.message, 'string');
+    assertText(r.message, `rejection ${i}`);
     assert.match(r.message, expected[i][1], `rejection ${i} says what is wrong: ${r.message}`);
+    assert.equal(r.code, expected[i][2], `rejection ${i} code: ${r.message}`);
   });
+  assert.equal(got.init.method, 'init');
+  assert.equal(got.init.success, true);
+  assert.equal(got.init.protocol, 2);
+  assert.equal(got.init.version, VERSION);
   const started = got.find((m) => m.op === 'started');
   assert.equal(started.mode, 'session');
   const seg = got.find((m) => m.op === 'segment');
@@ -109,4 +135,111 @@ test('malformed engine messages are rejected with a reason, nothing is applied, 
   // Only the good batch is in the recording: the rejected ones changed nothing.
   assert.equal(zlib.inflateSync(body).toString('utf8'), JSON.stringify(events));
   assert.equal(seg.eventCount, events.length);
+});
+
+test('plain segments and partials carry the url the worker built; start without session', async () => {
+  const endpoint = `${srv.origin}/ingest?tenant=a%20b`;
+  const got = await converse(
+    [
+      { rf: 1, op: 'start', config: { ...config, endpoint } },
+      { rf: 1, op: 'events', json: JSON.stringify(events.slice(1)) },
+      { rf: 1, op: 'flush' },
+    ],
+    ['partial', 'segment'],
+  );
+  const started = got.find((m) => m.op === 'started');
+  const seg = got.find((m) => m.op === 'segment');
+  const partial = got.find((m) => m.op === 'partial');
+  const params = (url) => {
+    assert.ok(url.startsWith(endpoint + '&'), url);
+    return Object.fromEntries(new URL(url).searchParams);
+  };
+  const want = {
+    tenant: 'a b',
+    replayId: started.replayId,
+    segmentId: '0',
+    replayType: 'session',
+    start: String(events[1].timestamp),
+    end: String(events[2].timestamp),
+    eventCount: '2',
+  };
+  assert.deepEqual(params(seg.url), want);
+  assert.deepEqual(params(partial.url), want);
+  assert.equal(zlib.inflateSync(Buffer.from(seg.body)).toString('utf8'), JSON.stringify(events.slice(1)));
+  const body = Buffer.concat([partial.head, partial.chunk, partial.tail].map((a) => Buffer.from(a)));
+  assert.equal(zlib.inflateSync(body).toString('utf8'), JSON.stringify(events.slice(1)));
+});
+
+test('sentryClient: segments are the replay_recording payload with the replay_event; trace ids are reported', async () => {
+  const traceA = 'ab'.repeat(16);
+  const traceB = 'cd'.repeat(16);
+  const got = await converse(
+    [
+      { rf: 1, op: 'start', config: { ...config, sentryClient: true }, session: null, url: 'http://app.test/start' },
+      { rf: 1, op: 'events', json: JSON.stringify(events.slice(1)) },
+      { rf: 1, op: 'trace', traceId: traceA },
+      { rf: 1, op: 'trace', traceId: traceB },
+      { rf: 1, op: 'trace', traceId: traceA },
+      { rf: 1, op: 'error', eventId: 'e'.repeat(32), sampled: false },
+      { rf: 1, op: 'flush' },
+    ],
+    ['partial', 'segment'],
+  );
+  assert.deepEqual(got.filter((m) => m.op === 'rejected'), []);
+  const started = got.find((m) => m.op === 'started');
+  const partial = got.find((m) => m.op === 'partial');
+  const seg = got.find((m) => m.op === 'segment');
+  const line = Buffer.from('{"segment_id":0}\n');
+  // The partial: head + chunks + tail is the payload as of then.
+  assert.equal(partial.url, undefined);
+  const p = Buffer.concat([partial.head, partial.chunk, partial.tail].map((a) => Buffer.from(a)));
+  assert.ok(p.subarray(0, line.length).equals(line), 'partial payload header line');
+  assert.equal(zlib.inflateSync(p.subarray(line.length)).toString('utf8'), JSON.stringify(events.slice(1)));
+  assert.equal(JSON.parse(partial.replayEvent).replay_id, started.replayId);
+  // The segment.
+  assert.equal(seg.kind, 'recording');
+  assert.equal('url' in seg, false);
+  const body = Buffer.from(seg.body);
+  assert.ok(body.subarray(0, line.length).equals(line), 'payload header line');
+  assert.deepEqual([...body.subarray(line.length, line.length + 2)], [0x78, 0x9c]);
+  assert.equal(zlib.inflateSync(body.subarray(line.length)).toString('utf8'), JSON.stringify(events.slice(1)));
+  const ev = JSON.parse(seg.replayEvent);
+  assert.deepEqual(Object.keys(ev), ['type', 'replay_id', 'segment_id', 'replay_type', 'replay_start_timestamp',
+    'timestamp', 'error_ids', 'trace_ids', 'urls']);
+  assert.equal(ev.type, 'replay_event');
+  assert.equal(ev.replay_id, started.replayId);
+  assert.equal(ev.segment_id, 0);
+  assert.equal(ev.replay_type, 'session');
+  assert.equal(ev.timestamp, events[2].timestamp / 1000);
+  assert.ok(ev.replay_start_timestamp <= ev.timestamp);
+  assert.deepEqual(ev.error_ids, ['e'.repeat(32)]);
+  assert.deepEqual(ev.trace_ids, [traceA, traceB]);
+  assert.deepEqual(ev.urls, ['http://app.test/start']);
+});
+
+test('a worker that cannot start WebAssembly says so first, on its console, and answers engine messages unavailable', async () => {
+  const before = seen.console.length;
+  const got = await converse([{ rf: 1, op: 'start', config }, { rf: 1, op: 'flush' }], ['rejected', 'rejected'], '/w-refused.js');
+  assert.equal(got.init.method, 'init');
+  assert.equal(got.init.success, false);
+  assert.equal(got.init.protocol, 2);
+  assert.equal(got.init.version, VERSION);
+  assertText(got.init.response, 'init failure');
+  assert.match(got.init.response, /'wasm-unsafe-eval'.*script-src/);
+  for (const r of got) {
+    assert.equal(r.op, 'rejected');
+    assert.equal(r.code, 'unavailable');
+    assert.equal(r.message, got.init.response);
+  }
+  assert.deepEqual(got.map((r) => r.of), ['start', 'flush']);
+  // One warning with the same reason in the worker's console.
+  const deadline = Date.now() + 2000;
+  let warned = [];
+  while (Date.now() < deadline) {
+    warned = seen.console.slice(before).filter((m) => m.text === got.init.response);
+    if (warned.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(warned.length, 1, `console:\n${seen.describe()}`);
+  assert.equal(warned[0].type, 'warning');
 });

@@ -1,5 +1,5 @@
 // The built worker (dist/ringflate-worker.js) in a dedicated worker of a real Chromium page, spoken to with
-// Sentry's message protocol (../shared/reference/sentry-replay.md §2). Every compressed result is inflated with
+// Sentry's message protocol (docs/sentry-worker-protocol.md). Every compressed result is inflated with
 // node's zlib (78 9C header, complete stream, nothing after the Adler-32) and compared as text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -10,6 +10,11 @@
 //   CSP sent with this file that forbids WebAssembly); from then on every
 //   message with an id is answered, so nothing waits forever.
 
+// Filled in by the build: the engine protocol version (worker/src/engine/protocol.rs)
+// and the package version (host-js/package.json).
+var PROTOCOL = __RINGFLATE_PROTOCOL__;
+var VERSION = '__RINGFLATE_VERSION__';
+
 var queue = [];
 var handle = null;
 var wakeTimer = null;
@@ -26,6 +31,11 @@ self.onmessage = function (e) {
 
 function post(id, method, success, response) {
   postMessage({ id: id, method: method, success: success, response: response });
+}
+
+// The first message: Sentry's readiness message, with the engine protocol and package versions.
+function postInit(success, reason) {
+  postMessage({ id: undefined, method: 'init', success: success, response: reason, protocol: PROTOCOL, version: VERSION });
 }
 
 function replyError(data, text) {
@@ -61,16 +71,16 @@ function schedule(at) {
   }, Math.min(Math.max(0, at - Date.now()), 2147483647));
 }
 
-function engineRejected(data, message) {
+function engineRejected(data, code, message) {
   var op = isEngine(data) && typeof data.op === 'string' ? data.op : null;
-  postMessage({ rf: 1, op: 'rejected', of: op, message: message });
+  postMessage({ rf: 1, op: 'rejected', of: op, code: code, message: message });
 }
 
 function engineCall(fn, data) {
   try {
     schedule(fn());
   } catch (err) {
-    engineRejected(data, 'ringflate: internal error: ' + String((err && err.message) || err));
+    engineRejected(data, 'internal', 'ringflate: internal error: ' + String((err && err.message) || err));
   }
 }
 
@@ -149,7 +159,7 @@ Promise.resolve()
   })
   .then(
     function () {
-      post(undefined, 'init', true, undefined);
+      postInit(true, undefined);
       ready(function (data) {
         if (isEngine(data)) {
           engineCall(function () {
@@ -164,9 +174,11 @@ Promise.resolve()
     },
     function (err) {
       var reason = explain(err);
-      post(undefined, 'init', false, reason);
+      postInit(false, reason);
+      // Also in the worker's console, where a developer looking at the CSP will see it.
+      console.warn(reason);
       ready(function (data) {
-        if (isEngine(data)) engineRejected(data, reason);
+        if (isEngine(data)) engineRejected(data, 'unavailable', reason);
         else replyError(data, reason);
       });
     }

@@ -117,7 +117,7 @@ pub fn sentry_text() -> String {
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
-use crate::engine::{Driver, Kind, Output, Value};
+use crate::engine::{Driver, Output, Value};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use web_sys::DedicatedWorkerGlobalScope;
 
@@ -225,12 +225,20 @@ fn post_output(out: Output) {
             head,
             tail,
             session,
+            url,
+            replay_event,
         } => {
             set_num(&o, "segmentId", f64::from(segment_id));
             set_bytes(&o, "chunk", &chunk, &transfer);
             set_bytes(&o, "head", &head, &transfer);
             set_bytes(&o, "tail", &tail, &transfer);
             set_str(&o, "session", &session);
+            if let Some(url) = &url {
+                set_str(&o, "url", url);
+            }
+            if let Some(ev) = &replay_event {
+                set_str(&o, "replayEvent", ev);
+            }
             "partial"
         }
         Output::Segment(s) => {
@@ -240,25 +248,22 @@ fn post_output(out: Output) {
             set_num(&o, "start", s.start as f64);
             set_num(&o, "end", s.end as f64);
             set_num(&o, "eventCount", f64::from(s.event_count));
-            set_str(
-                &o,
-                "kind",
-                match s.kind {
-                    Kind::Envelope => "envelope",
-                    Kind::Plain => "plain",
-                },
-            );
+            set_str(&o, "kind", s.kind.name());
             if let Some(url) = &s.url {
                 set_str(&o, "url", url);
+            }
+            if let Some(ev) = &s.replay_event {
+                set_str(&o, "replayEvent", ev);
             }
             set_bytes(&o, "body", &s.body, &transfer);
             "segment"
         }
-        Output::Rejected { of, message } => {
+        Output::Rejected { of, code, message } => {
             match &of {
                 Some(op) => set_str(&o, "of", op),
                 None => set(&o, "of", &JsValue::NULL),
             }
+            set_str(&o, "code", code.name());
             set_str(&o, "message", &message);
             "rejected"
         }

@@ -4,7 +4,9 @@
 mod engine_util;
 
 use engine_util::*;
-use ringflate::engine::{Config, Driver, Engine, Kind, Mode, Output, ReplayType, Target, Value};
+use ringflate::engine::{
+    Code, Config, Driver, Engine, Kind, Mode, Output, ReplayType, Target, Value,
+};
 
 /// Feeds events in batches, one batch per `step` ms; returns all outputs.
 fn feed(
@@ -79,7 +81,11 @@ fn plain_segments_and_tunnel_envelopes() {
     let s = segments(&out)[0];
     assert_eq!(
         (s.kind, s.url.as_deref(), s.event_count),
-        (Kind::Plain, Some("http://127.0.0.1/ingest"), 20)
+        (
+            Kind::Plain,
+            Some("http://127.0.0.1/ingest?replayId=07070707070707070707070707070707&segmentId=0&replayType=session&start=1700000000000&end=1700000001900&eventCount=20"),
+            20
+        )
     );
     assert_eq!((s.start, s.end), (T0, T0 + 1900));
     assert_eq!(inflate_strict(&s.body), array_of(&evs));
@@ -148,6 +154,7 @@ fn partials_always_make_a_complete_envelope() {
                     head,
                     tail,
                     session,
+                    ..
                 } => {
                     if chunks_seg != Some(*segment_id) {
                         chunks.clear();
@@ -259,54 +266,71 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ("sessionSampleRate", Value::Number(1.0)),
         ("errorSampleRate", Value::Number(0.0)),
     ]);
-    let check = |d: &mut Driver, m: Value, of: Option<&str>, needle: &str| {
+    let check = |d: &mut Driver, m: Value, of: Option<&str>, needle: &str, want: Code| {
         let out = d.handle(&m, T0, r);
         assert_eq!(out.len(), 1, "{out:?}");
         let Output::Rejected {
             of: got_of,
+            code,
             message,
         } = &out[0]
         else {
             panic!("{out:?}")
         };
         assert_eq!(got_of.as_deref(), of);
+        assert_eq!(*code, want, "{message}");
+        assert!(
+            message.starts_with("ringflate: ") && message.matches("ringflate: ").count() == 1,
+            "{message:?} starts with the prefix exactly once"
+        );
         assert!(
             message.contains(needle),
             "{message:?} should mention {needle:?}"
         );
     };
-    check(&mut d, Value::str("hi"), None, "object");
-    check(&mut d, Value::Null, None, "object");
+    check(&mut d, Value::str("hi"), None, "object", Code::NotObject);
+    check(&mut d, Value::Null, None, "object", Code::NotObject);
     check(
         &mut d,
         Value::obj(&[("op", Value::str("start"))]),
         Some("start"),
         "rf: 1",
+        Code::BadRf,
     );
     check(
         &mut d,
         Value::obj(&[("rf", Value::Number(2.0)), ("op", Value::str("flush"))]),
         Some("flush"),
         "rf: 1",
+        Code::BadRf,
     );
     check(
         &mut d,
         Value::obj(&[("rf", Value::Number(1.0))]),
         None,
         "op must be a string",
+        Code::UnknownOp,
     );
-    check(&mut d, msg("nope", &[]), Some("nope"), "unknown op");
+    check(
+        &mut d,
+        msg("nope", &[]),
+        Some("nope"),
+        "unknown op",
+        Code::UnknownOp,
+    );
     check(
         &mut d,
         msg("events", &[("json", Value::str("[]"))]),
         Some("events"),
         "before start",
+        Code::NotStarted,
     );
     check(
         &mut d,
         msg("start", &[]),
         Some("start"),
         "config must be an object",
+        Code::BadField,
     );
     check(
         &mut d,
@@ -322,6 +346,7 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ),
         Some("start"),
         "sessionSampleRate",
+        Code::BadField,
     );
     check(
         &mut d,
@@ -337,6 +362,7 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ),
         Some("start"),
         "sessionSampleRate",
+        Code::BadField,
     );
     check(
         &mut d,
@@ -353,6 +379,7 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ),
         Some("start"),
         "dsn",
+        Code::BadField,
     );
     check(
         &mut d,
@@ -370,6 +397,7 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ),
         Some("start"),
         "not both",
+        Code::BadField,
     );
     check(
         &mut d,
@@ -382,6 +410,7 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ),
         Some("start"),
         "session must be a string",
+        Code::BadField,
     );
     assert!(d.engine().is_none(), "rejected starts start nothing");
 
@@ -405,24 +434,28 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         msg("start", &[("config", start_cfg)]),
         Some("start"),
         "already running",
+        Code::AlreadyStarted,
     );
     check(
         &mut d,
         msg("events", &[]),
         Some("events"),
         "json must be a string",
+        Code::BadField,
     );
     check(
         &mut d,
         msg("events", &[("json", Value::Other("array".into()))]),
         Some("events"),
         "got array",
+        Code::BadField,
     );
     check(
         &mut d,
         msg("error", &[("eventId", Value::str("x"))]),
         Some("error"),
         "sampled must be a boolean",
+        Code::BadField,
     );
     check(
         &mut d,
@@ -435,12 +468,14 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
         ),
         Some("error"),
         "eventId must be a string",
+        Code::BadField,
     );
     check(
         &mut d,
         msg("hidden", &[("hidden", Value::str("yes"))]),
         Some("hidden"),
         "hidden must be a boolean",
+        Code::BadField,
     );
 
     let good = mutation(T0);
@@ -458,6 +493,7 @@ fn malformed_messages_are_rejected_and_nothing_is_applied() {
             msg("events", &[("json", Value::Str(bad.clone()))]),
             Some("events"),
             "",
+            Code::BadBatch,
         );
     }
     assert_eq!(

@@ -111,8 +111,12 @@ pub enum Target {
     /// Sentry envelopes POSTed to `url`; `dsn` goes into the envelope header
     /// (set when sending through a tunnel).
     Envelope { url: String, dsn: Option<String> },
-    /// The zlib recording alone, POSTed to `url` if given.
+    /// The zlib recording alone, POSTed to `url` (the endpoint with the
+    /// segment described in the query) if an endpoint is given.
     Plain { url: Option<String> },
+    /// For a Sentry client that builds the envelope itself: the
+    /// `replay_recording` payload and the `replay_event` as JSON.
+    Recording,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,7 +202,21 @@ impl Config {
         let dsn = text("dsn")?;
         let tunnel = text("tunnel")?;
         let endpoint = text("endpoint")?;
+        let sentry_client = match v.get("sentryClient") {
+            Value::Undefined | Value::Null => false,
+            Value::Bool(b) => *b,
+            other => {
+                return Err(format!(
+                    "config.sentryClient must be a boolean, got {}",
+                    other.type_name()
+                ))
+            }
+        };
+        if sentry_client && (dsn.is_some() || tunnel.is_some() || endpoint.is_some()) {
+            return Err("config: sentryClient (the Sentry client sends the envelope) goes without dsn, tunnel and endpoint".into());
+        }
         c.target = match (dsn, tunnel, endpoint) {
+            _ if sentry_client => Target::Recording,
             (_, Some(_), Some(_)) | (Some(_), _, Some(_)) => {
                 return Err("config: give either dsn/tunnel (Sentry envelopes) or endpoint (plain segments), not both".into())
             }

@@ -22,7 +22,45 @@ pub struct SegmentInfo<'a> {
     pub replay_start: u64,
     pub timestamp: u64,
     pub error_ids: &'a [RawJson],
+    pub trace_ids: &'a [RawJson],
     pub urls: &'a [RawJson],
+}
+
+/// The `replay_event` fields the worker knows, without the closing brace:
+/// `{"type":"replay_event","replay_id":…,…,"urls":[…]`.
+fn replay_event_fields(o: &mut Vec<u8>, s: &SegmentInfo) {
+    put(o, b"{\"type\":\"replay_event\",\"replay_id\":\"");
+    put(o, s.replay_id.as_bytes());
+    put(o, b"\",\"segment_id\":");
+    push_u64(o, u64::from(s.segment_id));
+    put(o, b",\"replay_type\":\"");
+    put(o, s.replay_type.name().as_bytes());
+    put(o, b"\",\"replay_start_timestamp\":");
+    push_secs(o, s.replay_start);
+    put(o, b",\"timestamp\":");
+    push_secs(o, s.timestamp);
+    put(o, b",\"error_ids\":");
+    push_raw_list(o, s.error_ids);
+    put(o, b",\"trace_ids\":");
+    push_raw_list(o, s.trace_ids);
+    put(o, b",\"urls\":");
+    push_raw_list(o, s.urls);
+}
+
+/// The `replay_event` for a Sentry client that adds the SDK's own fields.
+pub fn replay_event(s: &SegmentInfo) -> String {
+    let mut o = Vec::with_capacity(256);
+    replay_event_fields(&mut o, s);
+    o.push(b'}');
+    String::from_utf8(o).unwrap_or_default()
+}
+
+/// The `replay_recording` payload's header line: `{"segment_id":N}\n`.
+pub fn payload_head(segment_id: u16) -> Vec<u8> {
+    let mut o = b"{\"segment_id\":".to_vec();
+    push_u64(&mut o, u64::from(segment_id));
+    o.extend_from_slice(b"}\n");
+    o
 }
 
 /// The envelope up to and including the recording payload's header line; the
@@ -52,23 +90,8 @@ pub fn head(
         put(&mut o, b",\"dsn\":");
         push_str(&mut o, dsn);
     }
-    put(
-        &mut o,
-        b"}\n{\"type\":\"replay_event\"}\n{\"type\":\"replay_event\",\"replay_id\":\"",
-    );
-    put(&mut o, s.replay_id.as_bytes());
-    put(&mut o, b"\",\"segment_id\":");
-    push_u64(&mut o, u64::from(s.segment_id));
-    put(&mut o, b",\"replay_type\":\"");
-    put(&mut o, s.replay_type.name().as_bytes());
-    put(&mut o, b"\",\"replay_start_timestamp\":");
-    push_secs(&mut o, s.replay_start);
-    put(&mut o, b",\"timestamp\":");
-    push_secs(&mut o, s.timestamp);
-    put(&mut o, b",\"error_ids\":");
-    push_raw_list(&mut o, &s.error_ids[..s.error_ids.len().min(100)]);
-    put(&mut o, b",\"trace_ids\":[],\"urls\":");
-    push_raw_list(&mut o, s.urls);
+    put(&mut o, b"}\n{\"type\":\"replay_event\"}\n");
+    replay_event_fields(&mut o, s);
     put(&mut o, b",\"platform\":\"javascript\",\"event_id\":\"");
     put(&mut o, s.replay_id.as_bytes());
     put(&mut o, b"\",\"environment\":");
@@ -79,9 +102,7 @@ pub fn head(
     }
     put(&mut o, b",\"sdk\":");
     sdk(&mut o);
-    let mut payload_head = b"{\"segment_id\":".to_vec();
-    push_u64(&mut payload_head, u64::from(s.segment_id));
-    payload_head.extend_from_slice(b"}\n");
+    let payload_head = payload_head(s.segment_id);
     put(&mut o, b"}\n{\"type\":\"replay_recording\",\"length\":");
     push_u64(&mut o, (payload_head.len() + zlib_len) as u64);
     put(&mut o, b"}\n");

@@ -17,12 +17,14 @@
 mod config;
 mod envelope;
 mod json;
+mod protocol;
 mod record;
 mod sample;
 mod scan;
 
 pub use config::{envelope_url, Config, Limits, Target, Value};
 pub use json::RawJson;
+pub use protocol::{Code, PREFIX, PROTOCOL_VERSION};
 pub use sample::{draw, session_value};
 pub use scan::{split_batch, utf16_len, Scanned};
 
@@ -74,6 +76,19 @@ pub enum Kind {
     Envelope,
     /// `body` is the zlib recording alone.
     Plain,
+    /// `body` is the `replay_recording` item payload (`{"segment_id":N}` line
+    /// and the zlib recording), for a Sentry client; `replay_event` goes with it.
+    Recording,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Envelope => "envelope",
+            Kind::Plain => "plain",
+            Kind::Recording => "recording",
+        }
+    }
 }
 
 /// A finished segment.
@@ -90,6 +105,8 @@ pub struct Segment {
     /// Where to POST `body`, when known.
     pub url: Option<String>,
     pub body: Vec<u8>,
+    /// `Kind::Recording`: the `replay_event` (JSON) that goes with the body.
+    pub replay_event: Option<String>,
 }
 
 /// Counters, reported in `stats`.
@@ -136,10 +153,16 @@ pub enum Output {
         head: Vec<u8>,
         tail: Vec<u8>,
         session: String,
+        /// Where to send the body: present exactly when the segment would have one.
+        url: Option<String>,
+        /// `Kind::Recording`: the `replay_event` as of now.
+        replay_event: Option<String>,
     },
     Segment(Segment),
     Rejected {
         of: Option<String>,
+        code: Code,
+        /// Starts with [`PREFIX`].
         message: String,
     },
     Stats(Stats),
@@ -251,6 +274,55 @@ fn push_url(urls: &mut Vec<RawJson>, u: &RawJson) {
     }
 }
 
+/// Error or trace ids for the next segment with the clock time each arrived:
+/// de-duplicated, at most 100 (the oldest goes first).
+fn note_id(list: &mut Vec<(u64, RawJson)>, at: u64, id: RawJson) {
+    if list.iter().any(|(_, x)| *x == id) {
+        return;
+    }
+    if list.len() >= 100 {
+        list.remove(0);
+    }
+    list.push((at, id));
+}
+
+fn ids_since(list: &[(u64, RawJson)], since: u64) -> Vec<RawJson> {
+    list.iter()
+        .filter(|(t, _)| *t >= since)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+/// Appends `k=v` query parameters (values need no escaping: hex, digits, words).
+fn plain_url(endpoint: &str, params: &[(&str, &str)]) -> String {
+    let mut u = String::with_capacity(endpoint.len() + 120);
+    u.push_str(endpoint);
+    let mut sep = if endpoint.contains('?') { '&' } else { '?' };
+    for (k, v) in params {
+        u.push(sep);
+        u.push_str(k);
+        u.push('=');
+        u.push_str(v);
+        sep = '&';
+    }
+    u
+}
+
+fn decimal(n: u64) -> String {
+    let mut o = Vec::new();
+    push_u64(&mut o, n);
+    String::from_utf8(o).unwrap_or_default()
+}
+
+/// How a segment (or the open one, for `partial`) is sent: everything before
+/// the zlib stream, and where to.
+struct Framing {
+    kind: Kind,
+    url: Option<String>,
+    head: Vec<u8>,
+    replay_event: Option<String>,
+}
+
 /// One replay: from `start` until it stops.
 pub struct Engine {
     cfg: Config,
@@ -276,10 +348,10 @@ pub struct Engine {
     flush_now: bool,
     last_partial_at: Option<u64>,
     ring: Ring,
-    /// Buffer mode: error ids with the clock time they were reported.
-    buffer_errors: Vec<(u64, RawJson)>,
-    /// Error ids for the next session segment.
-    error_ids: Vec<RawJson>,
+    /// Error and trace ids for the next segment, with the clock time each
+    /// was reported (buffer mode sends those within the kept history).
+    error_ids: Vec<(u64, RawJson)>,
+    trace_ids: Vec<(u64, RawJson)>,
     /// The start URL, reported with the next segment.
     start_urls: Vec<RawJson>,
     stats: Stats,
@@ -343,8 +415,8 @@ impl Engine {
             flush_now: false,
             last_partial_at: None,
             ring: Ring::new(level),
-            buffer_errors: Vec::new(),
             error_ids: Vec::new(),
+            trace_ids: Vec::new(),
             start_urls,
             stats: Stats::default(),
             cfg,
@@ -438,7 +510,8 @@ impl Engine {
             Err(message) => {
                 out.push(Output::Rejected {
                     of: Some("events".into()),
-                    message,
+                    code: Code::BadBatch,
+                    message: format!("{PREFIX}{message}"),
                 });
                 return out;
             }
@@ -516,37 +589,34 @@ impl Engine {
         if !self.live() {
             return out;
         }
-        let id = event_id.map(raw_str);
-        match self.mode {
-            Mode::Buffer => {
-                self.draws_used += 1;
-                if let Some(id) = id {
-                    if self.buffer_errors.len() >= 100 {
-                        self.buffer_errors.remove(0);
-                    }
-                    self.buffer_errors.push((now, id));
+        if let Some(id) = event_id {
+            note_id(&mut self.error_ids, now, raw_str(id));
+        }
+        if self.mode == Mode::Buffer {
+            self.draws_used += 1;
+            if sampled {
+                self.convert(now, &mut out);
+            } else {
+                if self.draws_issued.saturating_sub(self.draws_used)
+                    < self.cfg.limits.draw_batch / 2 + 1
+                {
+                    let d = self.next_draws();
+                    out.push(Output::Draws(d));
                 }
-                if sampled {
-                    self.convert(now, &mut out);
-                } else {
-                    if self.draws_issued.saturating_sub(self.draws_used)
-                        < self.cfg.limits.draw_batch / 2 + 1
-                    {
-                        let d = self.next_draws();
-                        out.push(Output::Draws(d));
-                    }
-                    self.save(&mut out);
-                }
-            }
-            _ => {
-                if let Some(id) = id {
-                    if self.error_ids.len() < 100 {
-                        self.error_ids.push(id);
-                    }
-                }
+                self.save(&mut out);
             }
         }
         self.timers(now, &mut out);
+        out
+    }
+
+    /// A trace id for the next segment's `trace_ids` (32 hex digits, checked by the driver).
+    pub fn trace(&mut self, trace_id: &str, now: u64) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.timers(now, &mut out);
+        if self.live() {
+            note_id(&mut self.trace_ids, now, raw_str(trace_id));
+        }
         out
     }
 
@@ -733,34 +803,92 @@ impl Engine {
         urls
     }
 
+    /// The framing of segment `segment_id` holding `meta` (a zlib stream of
+    /// `zlib_len` bytes), as the configured target wants it.
+    #[allow(clippy::too_many_arguments)]
+    fn framing(
+        &self,
+        segment_id: u16,
+        meta: &Meta,
+        replay_start: u64,
+        urls: &[RawJson],
+        error_ids: &[RawJson],
+        trace_ids: &[RawJson],
+        zlib_len: usize,
+        now: u64,
+    ) -> Framing {
+        let info = envelope::SegmentInfo {
+            replay_id: &self.id,
+            segment_id,
+            replay_type: self.replay_type,
+            replay_start,
+            timestamp: meta.last_ts,
+            error_ids,
+            trace_ids,
+            urls,
+        };
+        match &self.cfg.target {
+            Target::Envelope { url, dsn } => Framing {
+                kind: Kind::Envelope,
+                url: Some(url.clone()),
+                head: envelope::head(&self.cfg, dsn.as_deref(), &info, zlib_len, now),
+                replay_event: None,
+            },
+            Target::Plain { url } => Framing {
+                kind: Kind::Plain,
+                url: url.as_deref().map(|ep| {
+                    plain_url(
+                        ep,
+                        &[
+                            ("replayId", &self.id),
+                            ("segmentId", &decimal(u64::from(segment_id))),
+                            ("replayType", self.replay_type.name()),
+                            ("start", &decimal(meta.first_ts)),
+                            ("end", &decimal(meta.last_ts)),
+                            ("eventCount", &decimal(u64::from(meta.events))),
+                        ],
+                    )
+                }),
+                head: Vec::new(),
+                replay_event: None,
+            },
+            Target::Recording => Framing {
+                kind: Kind::Recording,
+                url: None,
+                head: envelope::payload_head(segment_id),
+                replay_event: Some(envelope::replay_event(&info)),
+            },
+        }
+    }
+
     /// Builds and posts a segment from a complete zlib stream.
     fn post_segment(
         &mut self,
         zlib: Vec<u8>,
         meta: &Meta,
         urls: &[RawJson],
-        error_ids: &[RawJson],
+        ids: (&[RawJson], &[RawJson]),
         now: u64,
         out: &mut Vec<Output>,
     ) {
         let segment_id = self.segment_id.min(u32::from(u16::MAX)) as u16;
         self.replay_start = self.replay_start.min(meta.first_ts);
-        let (kind, url, body) = match &self.cfg.target {
-            Target::Envelope { url, dsn } => {
-                let info = envelope::SegmentInfo {
-                    replay_id: &self.id,
-                    segment_id,
-                    replay_type: self.replay_type,
-                    replay_start: self.replay_start,
-                    timestamp: meta.last_ts,
-                    error_ids,
-                    urls,
-                };
-                let mut body = envelope::head(&self.cfg, dsn.as_deref(), &info, zlib.len(), now);
-                body.extend_from_slice(&zlib);
-                (Kind::Envelope, Some(url.clone()), body)
-            }
-            Target::Plain { url } => (Kind::Plain, url.clone(), zlib),
+        let f = self.framing(
+            segment_id,
+            meta,
+            self.replay_start,
+            urls,
+            ids.0,
+            ids.1,
+            zlib.len(),
+            now,
+        );
+        let body = if f.head.is_empty() {
+            zlib
+        } else {
+            let mut body = f.head;
+            body.extend_from_slice(&zlib);
+            body
         };
         self.stats.segments += 1;
         self.stats.segment_bytes += body.len() as u64;
@@ -771,9 +899,10 @@ impl Engine {
             start: meta.first_ts,
             end: meta.last_ts,
             event_count: meta.events,
-            kind,
-            url,
+            kind: f.kind,
+            url: f.url,
             body,
+            replay_event: f.replay_event,
         }));
         self.segment_id += 1;
         self.start_urls.clear();
@@ -793,8 +922,9 @@ impl Engine {
             Err(_) => return self.fail(now, out),
         };
         let urls = self.segment_urls(&meta);
-        let errors = core::mem::take(&mut self.error_ids);
-        self.post_segment(zlib, &meta, &urls, &errors, now, out);
+        let errors = ids_since(&core::mem::take(&mut self.error_ids), 0);
+        let traces = ids_since(&core::mem::take(&mut self.trace_ids), 0);
+        self.post_segment(zlib, &meta, &urls, (&errors, &traces), now, out);
         if self.segment_id > u32::from(u16::MAX) {
             self.end("segmentLimit", now, out);
         } else {
@@ -820,22 +950,18 @@ impl Engine {
             return;
         };
         let segment_id = self.segment_id.min(u32::from(u16::MAX)) as u16;
-        let mut head = match &self.cfg.target {
-            Target::Envelope { dsn, .. } => {
-                let urls = self.segment_urls(&open.meta);
-                let info = envelope::SegmentInfo {
-                    replay_id: &self.id,
-                    segment_id,
-                    replay_type: self.replay_type,
-                    replay_start: self.replay_start.min(open.meta.first_ts),
-                    timestamp: open.meta.last_ts,
-                    error_ids: &self.error_ids,
-                    urls: &urls,
-                };
-                envelope::head(&self.cfg, dsn.as_deref(), &info, zlib_len, now)
-            }
-            Target::Plain { .. } => Vec::new(),
-        };
+        let urls = self.segment_urls(&open.meta);
+        let f = self.framing(
+            segment_id,
+            &open.meta,
+            self.replay_start.min(open.meta.first_ts),
+            &urls,
+            &ids_since(&self.error_ids, 0),
+            &ids_since(&self.trace_ids, 0),
+            zlib_len,
+            now,
+        );
+        let mut head = f.head;
         head.extend_from_slice(&OPEN);
         self.last_partial_at = Some(now);
         out.push(Output::Partial {
@@ -844,6 +970,8 @@ impl Engine {
             head,
             tail,
             session: self.persist(self.segment_id + 1),
+            url: f.url,
+            replay_event: f.replay_event,
         });
     }
 
@@ -863,12 +991,8 @@ impl Engine {
         if let Some(first) = gens.first() {
             self.started = first.start_at;
             self.replay_start = first.start_at;
-            let errors: Vec<RawJson> = self
-                .buffer_errors
-                .drain(..)
-                .filter(|(t, _)| *t >= first.start_at)
-                .map(|(_, id)| id)
-                .collect();
+            let errors = ids_since(&core::mem::take(&mut self.error_ids), first.start_at);
+            let traces = ids_since(&core::mem::take(&mut self.trace_ids), first.start_at);
             let l = &self.cfg.limits;
             let (max_utf16, max_bytes) = (l.max_segment_utf16, l.max_segment_bytes);
             let mut i = 0;
@@ -890,8 +1014,12 @@ impl Engine {
                 if urls.is_empty() {
                     urls.clone_from(&self.start_urls);
                 }
-                let errs = if first_segment { &errors[..] } else { &[] };
-                self.post_segment(zlib, &meta, &urls, errs, now, out);
+                let ids: (&[RawJson], &[RawJson]) = if first_segment {
+                    (&errors, &traces)
+                } else {
+                    (&[], &[])
+                };
+                self.post_segment(zlib, &meta, &urls, ids, now, out);
                 first_segment = false;
                 if self.segment_id > u32::from(u16::MAX) {
                     return self.end("segmentLimit", now, out);
@@ -899,12 +1027,7 @@ impl Engine {
                 i = j;
             }
         }
-        // Errors not sent with the history (there was none) go with the next segment.
-        for (_, id) in self.buffer_errors.drain(..) {
-            if self.error_ids.len() < 100 {
-                self.error_ids.push(id);
-            }
-        }
+        // Ids not sent with the history (there was none) stay for the next segment.
         out.push(Output::Checkout);
         self.save(out);
     }
@@ -916,7 +1039,9 @@ pub struct Driver {
     engine: Option<Engine>,
 }
 
-const OPS: &str = "start, events, error, hidden, flush, stop, resume";
+const OPS: &str = "start, events, error, trace, hidden, flush, stop, resume";
+
+type Rejection = (Code, String);
 
 impl Driver {
     pub fn engine(&self) -> Option<&Engine> {
@@ -927,67 +1052,78 @@ impl Driver {
     pub fn handle(&mut self, msg: &Value, now: u64, random: [u8; 16]) -> Vec<Output> {
         match self.route(msg, now, random) {
             Ok(out) => out,
-            Err(message) => vec![Output::Rejected {
+            Err((code, message)) => vec![Output::Rejected {
                 of: match msg.get("op") {
                     Value::Str(s) => Some(s.clone()),
                     _ => None,
                 },
-                message,
+                code,
+                message: format!("{PREFIX}{message}"),
             }],
         }
     }
 
-    fn route(&mut self, msg: &Value, now: u64, random: [u8; 16]) -> Result<Vec<Output>, String> {
+    fn route(&mut self, msg: &Value, now: u64, random: [u8; 16]) -> Result<Vec<Output>, Rejection> {
+        let field = |m: String| (Code::BadField, m);
         if !matches!(msg, Value::Object(_)) {
-            return Err(format!(
-                "an engine message must be an object {{rf: 1, op, …}}, got {}",
-                msg.type_name()
+            return Err((
+                Code::NotObject,
+                format!(
+                    "an engine message must be an object {{rf: 1, op, …}}, got {}",
+                    msg.type_name()
+                ),
             ));
         }
         match msg.get("rf") {
             Value::Number(v) if *v == 1.0 => {}
             other => {
-                return Err(format!(
-                    "unsupported engine protocol version (rf: {}); this worker speaks rf: 1",
-                    match other {
-                        Value::Number(_) => "a number other than 1",
-                        v => v.type_name(),
-                    }
+                return Err((
+                    Code::BadRf,
+                    format!(
+                        "unsupported engine protocol version (rf: {}); this worker speaks rf: 1",
+                        match other {
+                            Value::Number(_) => "a number other than 1",
+                            v => v.type_name(),
+                        }
+                    ),
                 ))
             }
         }
         let op = match msg.get("op") {
             Value::Str(s) => s.as_str(),
             other => {
-                return Err(format!(
-                    "op must be a string ({OPS}), got {}",
-                    other.type_name()
+                return Err((
+                    Code::UnknownOp,
+                    format!("op must be a string ({OPS}), got {}", other.type_name()),
                 ))
             }
         };
-        let opt_str = |k: &str| -> Result<Option<&str>, String> {
+        let opt_str = |k: &str| -> Result<Option<&str>, Rejection> {
             match msg.get(k) {
                 Value::Str(s) => Ok(Some(s)),
                 Value::Undefined | Value::Null => Ok(None),
-                other => Err(format!(
+                other => Err(field(format!(
                     "{op}: {k} must be a string, got {}",
                     other.type_name()
-                )),
+                ))),
             }
         };
         let boolean = |k: &str| match msg.get(k) {
             Value::Bool(b) => Ok(*b),
-            other => Err(format!(
+            other => Err(field(format!(
                 "{op}: {k} must be a boolean, got {}",
                 other.type_name()
-            )),
+            ))),
         };
         if op == "start" {
             if self.engine.as_ref().is_some_and(|e| e.ended.is_none()) {
-                return Err("start: a replay is already running; send stop first".into());
+                return Err((
+                    Code::AlreadyStarted,
+                    "start: a replay is already running; send stop first".into(),
+                ));
             }
             let mut cfg =
-                Config::from_value(msg.get("config")).map_err(|e| format!("start: {e}"))?;
+                Config::from_value(msg.get("config")).map_err(|e| field(format!("start: {e}")))?;
             let session = opt_str("session")?;
             cfg.url = opt_str("url")?.map(str::to_string);
             let (engine, out) = Engine::start(cfg, session, now, random);
@@ -996,19 +1132,25 @@ impl Driver {
         }
         // Split on a char, not on ", ": a string pattern links a substring searcher.
         if !OPS.split(',').any(|o| o.trim_start() == op) {
-            return Err(format!("unknown op \"{op}\" (known: {OPS})"));
+            return Err((
+                Code::UnknownOp,
+                format!("unknown op \"{op}\" (known: {OPS})"),
+            ));
         }
         let Some(e) = self.engine.as_mut() else {
-            return Err(format!("{op} before start: send start first"));
+            return Err((
+                Code::NotStarted,
+                format!("{op} before start: send start first"),
+            ));
         };
         Ok(match op {
             "events" => match msg.get("json") {
                 Value::Str(json) => e.events(json, now),
                 other => {
-                    return Err(format!(
+                    return Err(field(format!(
                         "events: json must be a string (JSON.stringify of an array of rrweb events), got {}",
                         other.type_name()
-                    ))
+                    )))
                 }
             },
             "error" => {
@@ -1016,6 +1158,18 @@ impl Driver {
                 let sampled = boolean("sampled")?;
                 e.error(id, sampled, now)
             }
+            "trace" => match msg.get("traceId") {
+                Value::Str(t) if sample::is_replay_id(t) => e.trace(t, now),
+                other => {
+                    return Err(field(format!(
+                        "trace: traceId must be 32 lowercase hex digits, got {}",
+                        match other {
+                            Value::Str(_) => "another string",
+                            v => v.type_name(),
+                        }
+                    )))
+                }
+            },
             "hidden" => e.hidden(boolean("hidden")?, now),
             "flush" => e.flush(now),
             "stop" => e.stop(now),
