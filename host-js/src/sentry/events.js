@@ -278,6 +278,8 @@ export function watchDom(add, mirror, maskAttr) {
   let timer = 0;
   let typing = null;
   let typingTimer = 0;
+  let lastClick = null;
+  let lastClickAt = 0;
 
   const judge = () => {
     timer = 0;
@@ -314,6 +316,13 @@ export function watchDom(add, mirror, maskAttr) {
     try {
       const el = clickTarget(e.target);
       if (!el) return;
+      // Repeated clicks on one element, each within 1 s of the last, make one breadcrumb (the SDK's DOM
+      // instrumentation does the same); the detector below counts them from the recording.
+      const t = now();
+      const again = el === lastClick && t - lastClickAt < 1000;
+      lastClick = el;
+      lastClickAt = t;
+      if (again) return;
       const crumb = domCrumb('ui.click', el, mirror, maskAttr);
       add(crumb);
       if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !judged(el) || typeof crumb.data.nodeId !== 'number') return;

@@ -67,6 +67,14 @@ export function ringflateReplay(options) {
         return event;
       }
     },
+    // Streamed spans carry the replay id as an attribute (src/integration.ts processSpan).
+    processSpan(span) {
+      try {
+        if (state) state.processSpan(span);
+      } catch {
+        // never into the app
+      }
+    },
     /** The current replay id, once the worker has started one that is recording. */
     getReplayId() {
       return state && state.engine.mode !== 'off' ? state.engine.replayId : undefined;
@@ -377,6 +385,13 @@ function start(client, o) {
   const api = {
     engine,
     stop: () => stopReplay(),
+    processSpan(span) {
+      const mode = engine.mode;
+      if (mode === 'off' || done || !span) return;
+      const a = span.attributes || (span.attributes = {});
+      if (!('sentry.replay_id' in a)) a['sentry.replay_id'] = engine.replayId;
+      if (mode === 'buffer' && !('sentry._internal.replay_is_buffering' in a)) a['sentry._internal.replay_is_buffering'] = true;
+    },
     // Tags and error sampling, as Sentry's event processor (src/coreHandlers/handleGlobalEvent.ts).
     processEvent(event, hint) {
       if (event.type === 'replay_event') {

@@ -1,0 +1,279 @@
+// ringflate/sentry end to end: the real @sentry/browser with ringflateReplay in a real Chromium page under a
+// strict CSP, the ringflate worker owning the replay, and a local ingest that parses every envelope strictly and
+// inflates every recording (tests/lib/envelope.mjs). Sentry's own replayIntegration runs in the same test run as
+// the control for the replay_event's fields.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { startServer } from './lib/server.mjs';
+import { launchBrowser, watchPage } from './lib/browser.mjs';
+import { parseEnvelope } from './lib/envelope.mjs';
+import { ROOT } from './lib/bundle.mjs';
+
+const WORKER = '/w/ringflate-worker.js';
+const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; worker-src 'self'; connect-src 'self'; img-src 'self' data:";
+const TIMEOUT = 25000;
+
+let srv;
+let browser;
+let tmp;
+// Rate-limit switch for the ingest: while set, replay envelopes are answered 429 with X-Sentry-Rate-Limits.
+let limitReplays = false;
+const limited = [];
+
+before(async () => {
+  const workerFile = path.join(ROOT, 'dist/ringflate-worker.js');
+  assert.ok(fs.existsSync(workerFile), 'dist/ringflate-worker.js is missing: run node worker/build.mjs first');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-sentry-int-'));
+  const pages = path.join(ROOT, 'tests/pages');
+  const bundle = path.join(tmp, 'sentry-integration.js');
+  await build({
+    entryPoints: [path.join(pages, 'sentry-integration-page.js')],
+    bundle: true,
+    format: 'iife',
+    target: 'es2020',
+    outfile: bundle,
+    logLevel: 'error',
+    // Sentry's built-in blob: worker is compiled out; the control uses the ringflate worker file as its workerUrl.
+    define: { __SENTRY_EXCLUDE_REPLAY_WORKER__: 'true' },
+  });
+  srv = await startServer({ sentry: { tunnel: '/tunnel', expectCompressed: true } });
+  // While `limitReplays` is set this answers every envelope itself: replay envelopes get 429 with
+  // X-Sentry-Rate-Limits for the replay category (kept in `limited`), the others 200 (kept in srv.envelopes).
+  srv.use((req, res, next) => {
+    if (!limitReplays || req.method !== 'POST' || !req.url.startsWith(`/api/${srv.projectId}/envelope/`)) return next();
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let env = null;
+      try {
+        env = parseEnvelope(body, { expectCompressed: true });
+      } catch (e) {
+        srv.failures.push({ url: req.url, error: e.message, bytes: body.length });
+      }
+      const cors = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'X-Sentry-Rate-Limits, Retry-After' };
+      if (env && env.replay) {
+        limited.push(env);
+        res.writeHead(429, { ...cors, 'X-Sentry-Rate-Limits': '60:replay:organization', 'Retry-After': '60' });
+      } else {
+        if (env) srv.envelopes.push(Object.assign(env, { receivedAt: Date.now(), url: req.url }));
+        res.writeHead(200, cors);
+      }
+      res.end('{}');
+    });
+  });
+  srv.file('/app/index.html', path.join(pages, 'sentry-integration.html'), { 'Content-Security-Policy': PAGE_CSP });
+  srv.file('/app/csp-watch.js', path.join(pages, 'csp-watch.js'));
+  srv.file('/app/sentry-integration.js', bundle);
+  srv.body('/api/orders', JSON.stringify({ orders: [1042, 1043] }), { 'Content-Type': 'application/json' });
+  srv.file(WORKER, workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'" });
+  srv.file('/w/nowasm/ringflate-worker.js', workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self'" });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Opens the test page; returns { page, seen, replayId } once the integration reports a replay id. */
+async function openPage(params, { waitReplay = true } = {}) {
+  const page = await browser.newPage();
+  const seen = watchPage(page);
+  const q = new URLSearchParams({ dsn: srv.dsn, worker: WORKER, ...params });
+  await page.goto(`${srv.origin}/app/index.html?${q}`);
+  await page.waitForFunction(() => window.__appReady === true, null, { timeout: TIMEOUT });
+  if (!waitReplay) return { page, seen };
+  const replayId = await page
+    .waitForFunction(() => window.__replay()?.getReplayId(), null, { timeout: TIMEOUT })
+    .then((h) => h.jsonValue())
+    .catch((e) => {
+      throw new Error(`no replay started: ${e.message}\n${seen.describe()}`);
+    });
+  assert.match(replayId, /^[0-9a-f]{32}$/);
+  return { page, seen, replayId };
+}
+
+const envelopesOf = (replayId) => srv.envelopes.filter((e) => e.replay && e.replay.event.replay_id === replayId);
+const segmentsOf = (replayId) => envelopesOf(replayId).map((e) => e.replay);
+const eventsOf = (replayId) => segmentsOf(replayId).flatMap((s) => s.events);
+const customs = (events, tag) => events.filter((e) => e.type === 5 && e.data && e.data.tag === tag);
+const crumbs = (events, category) => customs(events, 'breadcrumb').filter((e) => e.data.payload.category === category);
+const spans = (events, op) => customs(events, 'performanceSpan').filter((e) => (op instanceof RegExp ? op.test(e.data.payload.op) : e.data.payload.op === op));
+const errorEvents = () =>
+  srv.envelopes.flatMap((e) => e.items.filter((i) => i.header.type === 'event').map((i) => ({ header: e.header, event: JSON.parse(i.payload) })));
+const transactions = () =>
+  srv.envelopes.flatMap((e) => e.items.filter((i) => i.header.type === 'transaction').map((i) => ({ header: e.header, event: JSON.parse(i.payload) })));
+const spanItems = () =>
+  srv.envelopes.flatMap((e) => e.items.filter((i) => i.header.type === 'span').flatMap((i) => {
+    const p = JSON.parse(i.payload);
+    return (p.items || [p]).map((span) => ({ header: e.header, span }));
+  }));
+const attr = (span, k) => {
+  const v = span.attributes && span.attributes[k];
+  return v && typeof v === 'object' && 'value' in v ? v.value : v;
+};
+const hasInput = (events, text) => events.some((e) => e.type === 3 && e.data?.source === 5 && typeof e.data.text === 'string' && e.data.text.includes(text));
+const isSeconds = (v) => typeof v === 'number' && v > 1e9 && v < 1e10;
+const isMs = (v) => typeof v === 'number' && v > 1e12 && v < 1e13;
+
+/** The rrweb id of the element with `id` in a FullSnapshot. */
+function nodeIdOf(events, id) {
+  const full = events.find((e) => e.type === 2);
+  const walk = (n) => {
+    if (n.attributes && n.attributes.id === id) return n.id;
+    for (const c of n.childNodes || []) {
+      const r = walk(c);
+      if (r) return r;
+    }
+    return 0;
+  };
+  return full ? walk(full.data.node) : 0;
+}
+
+/** Field name → type, one level into the objects (sdk, request, contexts…), for comparing two events' shapes. */
+function shape(ev) {
+  const type = (v) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+  const out = {};
+  for (const [k, v] of Object.entries(ev)) {
+    out[k] = type(v);
+    if (type(v) === 'object') for (const [k2, v2] of Object.entries(v)) out[`${k}.${k2}`] = type(v2);
+  }
+  return out;
+}
+
+function assertClean(seen, page) {
+  assert.deepEqual(srv.failures, [], 'every envelope parses strictly and every recording inflates');
+  assert.deepEqual(seen.errors, [], 'no page errors');
+  return page.evaluate(() => window.__cspViolations).then((v) => assert.deepEqual(v, [], 'no CSP violation on the page'));
+}
+
+async function typeInto(page, text) {
+  await page.fill('#question', '');
+  await page.click('#question');
+  await page.keyboard.type(text, { delay: 15 });
+}
+
+test('session mode: recordings, custom events, error linking and the replay_event beside Sentry\'s own', async (t) => {
+  const rf = await openPage({ which: 'ringflate', mode: 'session' });
+  const ctl = await openPage({ which: 'sentry', mode: 'session' });
+  await srv.waitFor(() => segmentsOf(rf.replayId).length >= 1, TIMEOUT, 'ringflate segment 0');
+  const { page } = rf;
+  await page.evaluate(() => console.log('checkout step', { cart: 3, total: '42.00' }));
+  await typeInto(page, 'where is parcel 1042?');
+  await page.click('#send', { clickCount: 3 });
+  await page.click('#refresh');
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'Orders: 2');
+  await page.evaluate(() => history.pushState({}, '', location.pathname + location.search + '#review'));
+  await page.evaluate(() => window.Sentry.captureException(new Error('payment declined')));
+  // A transaction, sent when its span ends: its trace id and name reach the replay (trace_ids, segment_names).
+  await page.evaluate(() => window.Sentry.startSpan({ name: 'checkout flow', forceTransaction: true }, () => {}));
+
+  await srv.waitFor(() => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'payment declined'), TIMEOUT, 'the error event');
+  const err = errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'payment declined');
+  assert.equal(err.event.tags?.replayId, rf.replayId, 'the error is tagged with the replay id');
+  assert.equal(err.header.trace?.replay_id, rf.replayId, 'the dynamic sampling context carries replay_id');
+  await srv.waitFor(() => segmentsOf(rf.replayId).some((s) => s.event.error_ids.includes(err.event.event_id)), TIMEOUT, 'a segment listing the error id');
+  // The click detector judges clicks 7 s after them; the next segment carries ui.multiClick.
+  await srv.waitFor(() => crumbs(eventsOf(rf.replayId), 'ui.multiClick').length > 0, TIMEOUT, 'ui.multiClick');
+  // SDK 11 streams spans: the segment span's trace id and name reach the replay (processSegmentSpan).
+  const checkoutSpan = () => spanItems().find((x) => x.span.name === 'checkout flow');
+  await srv.waitFor(checkoutSpan, TIMEOUT, 'the streamed checkout span');
+  const sp = checkoutSpan();
+  assert.equal(sp.header.trace?.replay_id, rf.replayId, "the span envelope's DSC names the replay");
+  assert.equal(attr(sp.span, 'sentry.replay_id'), rf.replayId, 'the span carries the replay id attribute');
+  await srv.waitFor(() => segmentsOf(rf.replayId).some((s) => s.event.trace_ids.includes(sp.span.trace_id)), TIMEOUT, 'a segment listing the trace id');
+  assert.ok(segmentsOf(rf.replayId).some((s) => s.event.segment_names.includes('checkout flow')), 'segment_names has the span name');
+
+  await srv.waitFor(() => segmentsOf(ctl.replayId).length >= 1, TIMEOUT, "Sentry's segment 0");
+  await assertClean(rf.seen, page);
+  await ctl.page.close();
+  await page.close();
+
+  const segs = segmentsOf(rf.replayId);
+  assert.deepEqual(segs.map((s) => s.segmentId), segs.map((_, i) => i), 'segment ids consecutive from 0');
+  for (const s of segs) {
+    assert.equal(s.compressed, true, 'compressed by the worker');
+    assert.equal(s.replayType, 'session');
+  }
+  const events = eventsOf(rf.replayId);
+  assert.equal(segs[0].events[0].type, 4, 'segment 0 starts with Meta');
+  assert.ok(hasInput(events, 'where is parcel 1042?'), 'the typed text is recorded');
+  for (const env of envelopesOf(rf.replayId)) {
+    assert.ok(env.url.startsWith(`/api/${srv.projectId}/envelope/`), 'sent by the client to the DSN endpoint');
+    assert.equal(env.header.event_id, env.replay.event.replay_id);
+    assert.deepEqual(env.header.sdk, { name: 'sentry.javascript.browser', version: env.replay.event.sdk.version });
+  }
+
+  // The replay_event: the fields Sentry's own replayIntegration sends, with the same types.
+  const mine = segs[0].event;
+  const theirs = segmentsOf(ctl.replayId)[0].event;
+  t.diagnostic(`replay_event fields: ${Object.keys(mine).sort().join(', ')}`);
+  assert.deepEqual(shape(mine), shape(theirs), 'same fields and types as Sentry\'s replay_event');
+  for (const ev of [mine, theirs]) {
+    assert.ok(isSeconds(ev.timestamp) && isSeconds(ev.replay_start_timestamp), 'timestamps in seconds');
+  }
+  assert.equal(mine.environment, 'test');
+  assert.equal(mine.release, 'acme-orders@1.0.0');
+  assert.equal(mine.platform, 'javascript');
+  assert.equal(mine.request.headers['User-Agent'], theirs.request.headers['User-Agent']);
+  assert.ok(mine.urls[0].startsWith(`${srv.origin}/app/index.html`), `urls start with the page (${mine.urls})`);
+  assert.ok(mine.sdk.integrations.includes('RingflateReplay') && !mine.sdk.integrations.includes('Replay'));
+  assert.deepEqual(mine.sdk.settings, theirs.sdk.settings);
+
+  // Custom events in Sentry's shapes and units.
+  const options = customs(segs[0].events, 'options');
+  assert.equal(options.length >= 1, true, 'segment 0 has the options event');
+  assert.deepEqual(
+    { s: options[0].data.payload.sessionSampleRate, e: options[0].data.payload.errorSampleRate, t: options[0].data.payload.maskAllText, i: options[0].data.payload.maskAllInputs, m: options[0].data.payload.blockAllMedia },
+    { s: 1, e: 0, t: false, i: false, m: true },
+  );
+  for (const e of customs(events, 'breadcrumb')) {
+    assert.ok(isMs(e.timestamp) && isSeconds(e.data.payload.timestamp), `breadcrumb ${e.data.payload.category}: event in ms, payload in s`);
+    assert.ok(Math.abs(e.timestamp - e.data.payload.timestamp * 1000) < 2);
+  }
+  for (const e of customs(events, 'performanceSpan')) {
+    const p = e.data.payload;
+    assert.ok(isMs(e.timestamp) && isSeconds(p.startTimestamp) && isSeconds(p.endTimestamp), `span ${p.op}: event in ms, start/end in s`);
+  }
+  const consoleCrumb = crumbs(events, 'console').find((e) => e.data.payload.message?.includes('checkout step'));
+  assert.ok(consoleCrumb, 'console breadcrumb');
+  assert.deepEqual(consoleCrumb.data.payload.data.arguments, ['checkout step', { cart: 3, total: '42.00' }], 'with its arguments');
+  const nav = crumbs(events, 'navigation').at(-1);
+  assert.ok(nav.data.payload.data.from.endsWith('mode=session') && nav.data.payload.data.to.endsWith('#review'), 'navigation from / to');
+  assert.ok(spans(events, 'navigation.push').some((e) => e.data.payload.description.endsWith('#review')), 'navigation.push span');
+  const sendId = nodeIdOf(segs[0].events, 'send');
+  assert.ok(sendId > 0);
+  const click = crumbs(events, 'ui.click').find((e) => e.data.payload.data.nodeId === sendId);
+  assert.ok(click, "ui.click names the button's rrweb id");
+  assert.equal(click.data.payload.data.node.tagName, 'button');
+  assert.equal(click.data.payload.data.node.textContent, 'Send question');
+  assert.match(click.data.payload.message, /button#send/);
+  const multi = crumbs(events, 'ui.multiClick')[0].data.payload;
+  assert.equal(multi.data.nodeId, sendId);
+  assert.ok(multi.data.clickCount >= 3, `clickCount ${multi.data.clickCount}`);
+  assert.ok(crumbs(events, 'ui.input').some((e) => e.data.payload.data.nodeId === nodeIdOf(segs[0].events, 'question')), 'ui.input names the field');
+  assert.equal(crumbs(events, 'fetch').length + crumbs(events, 'xhr').length, 0, 'fetch / xhr breadcrumbs are not copied');
+  const fetchSpan = spans(events, 'resource.fetch').find((e) => e.data.payload.description.includes('/api/orders'));
+  assert.ok(fetchSpan, 'resource.fetch span');
+  assert.equal(fetchSpan.data.payload.data.method, 'GET');
+  assert.equal(fetchSpan.data.payload.data.statusCode, 200);
+  assert.ok(!spans(events, /^resource\./).some((e) => e.data.payload.description.includes('/envelope/')), "the SDK's own requests are left out");
+  assert.ok(spans(events, 'resource.script').some((e) => e.data.payload.description.endsWith('/sentry-integration.js')), 'resource.script span');
+  assert.ok(spans(events, 'navigation.navigate').length === 1, 'navigation.navigate span');
+  assert.ok(spans(events, 'paint').some((e) => e.data.payload.description === 'first-contentful-paint'), 'paint span');
+  assert.ok(spans(events, 'memory').length >= 1, 'memory span');
+  const vitals = spans(events, 'web-vital').map((e) => e.data.payload);
+  for (const name of ['largest-contentful-paint', 'cumulative-layout-shift', 'interaction-to-next-paint']) {
+    const v = vitals.find((x) => x.description === name);
+    assert.ok(v, `web-vital ${name}`);
+    assert.ok(typeof v.data.value === 'number' && ['good', 'needs-improvement', 'poor'].includes(v.data.rating), `${name} value and rating`);
+  }
+  assert.ok(vitals.find((x) => x.description === 'interaction-to-next-paint').data.value >= 80, 'INP covers the 80 ms handler');
+  t.diagnostic(`${segs.length} segments, ${events.length} events, ${customs(events, 'breadcrumb').length} breadcrumbs, ${customs(events, 'performanceSpan').length} spans`);
+});
