@@ -277,3 +277,110 @@ test('session mode: recordings, custom events, error linking and the replay_even
   assert.ok(vitals.find((x) => x.description === 'interaction-to-next-paint').data.value >= 80, 'INP covers the 80 ms handler');
   t.diagnostic(`${segs.length} segments, ${events.length} events, ${customs(events, 'breadcrumb').length} breadcrumbs, ${customs(events, 'performanceSpan').length} spans`);
 });
+
+test('buffer mode: nothing is sent until an exception is sampled; then segment 0 holds the history and links the error', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'buffer' });
+  assert.equal(await page.evaluate(() => window.__replay().getRecordingMode()), 'buffer');
+  await typeInto(page, 'typed before the error');
+  await page.click('#send');
+  await page.waitForTimeout(800);
+  // A message is not an exception: it takes no draw and leaves the buffer buffering.
+  await page.evaluate(() => window.Sentry.captureMessage('just a note'));
+  await srv.waitFor(() => errorEvents().find((e) => e.event.message === 'just a note'), TIMEOUT, 'the message event');
+  await page.waitForTimeout(1000);
+  assert.equal(segmentsOf(replayId).length, 0, 'buffer mode sends nothing before a sampled error');
+  const note = errorEvents().find((e) => e.event.message === 'just a note');
+  assert.equal(note.event.tags?.replayId, undefined, 'an unsampled event is not tagged');
+  assert.equal(note.header.trace?.replay_id, undefined, 'buffer mode: the DSC has no replay_id');
+
+  await page.evaluate(() => window.Sentry.captureException(new Error('checkout failed: payment declined')));
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 after the error');
+  await srv.waitFor(() => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'checkout failed: payment declined'), TIMEOUT, 'the error');
+  const err = errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'checkout failed: payment declined');
+  assert.equal(err.event.tags?.replayId, replayId, 'the sampled error is tagged with the replay id');
+  const seg0 = segmentsOf(replayId)[0];
+  assert.equal(seg0.segmentId, 0);
+  assert.equal(seg0.replayType, 'buffer');
+  assert.equal(seg0.events[0].type, 4, 'segment 0 starts at a checkout');
+  assert.ok(hasInput(seg0.events, 'typed before the error'), 'segment 0 holds what was typed before the error');
+  assert.ok(seg0.event.error_ids.includes(err.event.event_id), 'segment 0 lists the error');
+  assert.ok(customs(seg0.events, 'options').some((e) => e.data.payload.errorSampleRate === 1), 'segment 0 has the options event');
+  assert.ok(crumbs(seg0.events, 'ui.click').length >= 1, 'segment 0 has the click breadcrumb');
+
+  // Recording goes on as a session; replay_type stays "buffer".
+  await typeInto(page, 'after the error');
+  await srv.waitFor(() => hasInput(eventsOf(replayId), 'after the error'), TIMEOUT, 'a later segment');
+  const segs = segmentsOf(replayId);
+  assert.deepEqual(segs.map((s) => s.segmentId), segs.map((_, i) => i));
+  for (const s of segs) assert.equal(s.replayType, 'buffer');
+  await page.evaluate(() => window.Sentry.captureException(new Error('second failure')));
+  await srv.waitFor(() => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'second failure'), TIMEOUT, 'the second error');
+  const second = errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'second failure');
+  assert.equal(second.event.tags?.replayId, replayId, 'after the buffer was sent, errors are tagged');
+  assert.equal(second.header.trace?.replay_id, replayId, 'and the DSC carries replay_id');
+  await assertClean(seen, page);
+  await page.close();
+});
+
+test('tunnel: the client sends the replay envelopes to the tunnel, with the DSN in the envelope header', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session', tunnel: '/tunnel' });
+  await srv.waitFor(() => envelopesOf(replayId).length >= 1, TIMEOUT, 'segment 0 through the tunnel');
+  await assertClean(seen, page);
+  await page.close();
+  for (const e of envelopesOf(replayId)) {
+    assert.ok(e.url.startsWith('/tunnel'), `sent to the tunnel, not ${e.url}`);
+    assert.equal(e.header.dsn, srv.dsn);
+    assert.equal(e.replay.compressed, true);
+  }
+});
+
+test('rate limited (429, X-Sentry-Rate-Limits: replay): the replay stops, as Sentry\'s does, and errors still go out', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session' });
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
+  limitReplays = true;
+  try {
+    await typeInto(page, 'typed while rate limited');
+    const t0 = Date.now();
+    while (!limited.some((e) => e.replay.event.replay_id === replayId) && Date.now() - t0 < TIMEOUT) await page.waitForTimeout(200);
+    assert.equal(limited.filter((e) => e.replay.event.replay_id === replayId).length, 1, 'one segment was answered 429');
+    await page.waitForFunction(() => window.__replay().getRecordingMode() === undefined, null, { timeout: 5000 });
+    await typeInto(page, 'typed after the limit');
+    await page.click('#send');
+    await page.waitForTimeout(7000);
+    assert.equal(limited.filter((e) => e.replay.event.replay_id === replayId).length, 1, 'no replay envelope is sent after the limit');
+    await page.evaluate(() => window.Sentry.captureException(new Error('after the rate limit')));
+    const t1 = Date.now();
+    const find = () => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'after the rate limit');
+    while (!find() && Date.now() - t1 < TIMEOUT) await page.waitForTimeout(200);
+    assert.ok(find(), 'errors are still sent');
+    assert.equal(find().event.tags?.replayId, undefined, 'and no longer tagged with the stopped replay');
+    const logs = await page.evaluate(() => window.__logs.map((l) => l.text));
+    assert.ok(logs.some((l) => l.includes('ringflate: replay stopped: rate limited by Sentry')), 'the SDK logger says why');
+  } finally {
+    limitReplays = false;
+  }
+  assert.equal(segmentsOf(replayId).length, 1, 'only segment 0 reached the ingest');
+  await assertClean(seen, page);
+  await page.close();
+});
+
+test('leaving the page delivers the open segment through the client without waiting for the worker', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session' });
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
+  await typeInto(page, 'last words before leaving');
+  // The worker streams the open segment back at most once a second; then the user leaves. The page's
+  // visibilitychange is held back, so the worker is never told the page is hidden: only pagehide delivers.
+  await page.waitForTimeout(1500);
+  await page.evaluate(() => document.addEventListener('visibilitychange', (e) => e.stopImmediatePropagation(), true));
+  await assertClean(seen, page);
+  await page.goto('about:blank');
+  await srv.waitFor(() => hasInput(eventsOf(replayId), 'last words before leaving'), TIMEOUT, 'the open segment, sent on pagehide');
+  const segs = segmentsOf(replayId);
+  const ids = segs.map((s) => s.segmentId);
+  assert.deepEqual(ids, ids.map((_, i) => i), `segment ids consecutive, none twice (${ids})`);
+  const last = envelopesOf(replayId).at(-1);
+  assert.ok(last.url.startsWith(`/api/${srv.projectId}/envelope/`), 'sent by the client');
+  assert.equal(last.replay.event.environment, 'test', 'with the SDK-filled replay_event');
+  assert.ok(last.replay.event.sdk.integrations.includes('RingflateReplay'));
+  await page.close();
+});

@@ -6,7 +6,7 @@
 // recordDroppedEvent, and @sentry/core's exported functions. Where this follows Sentry's own replay, the file
 // of getsentry/sentry-javascript packages/replay-internal it follows is named.
 import { record } from '@sentry-internal/rrweb';
-import { debug, normalize, isSentryRequestUrl, getClient } from '@sentry/core';
+import { debug, normalize, isSentryRequestUrl, getClient, getCurrentScope, getActiveSpan, getDynamicSamplingContextFromSpan } from '@sentry/core';
 import { createEngine } from '../core.js';
 import { recordOptions } from './recording.js';
 import { breadcrumbEvent, spanEvent, copyBreadcrumb, networkSpan, historySpan, memorySpan, observePerformance, watchDom } from './events.js';
@@ -145,8 +145,22 @@ function start(client, o) {
   let firstSegment = true; // nothing handed over yet in this replay: checkouts carry the options event
   let lastEvent = null; // the last replay_event prepared, for the unload path
   let queue = Promise.resolve();
+  let awaitingBuffer = false; // a sampled error asked for the buffer; until it is sent the DSC stays without replay_id
   let done = false; // the replay ended here (stop(), a refusal, a rate limit)
   let refused = false; // Sentry refused or rate-limited a segment: nothing more is sent
+
+  // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
+  // pageload span) get the replay id written in, and lose it when the replay ends (src/util/resetReplayIdOnDynamicSamplingContext.ts).
+  const markDsc = (id) => {
+    if (!withScope) return;
+    safe(() => {
+      const dsc = getCurrentScope().getPropagationContext().dsc;
+      if (dsc) id ? (dsc.replay_id = id) : delete dsc.replay_id;
+      const span = getActiveSpan();
+      const d = span && getDynamicSamplingContextFromSpan(span);
+      if (d) id ? (d.replay_id = id) : delete d.replay_id;
+    });
+  };
 
   const recording = () => !!stopRecording;
   const addCustom = (ev) => {
@@ -221,6 +235,7 @@ function start(client, o) {
     done = true;
     stopRrweb();
     engine.stop();
+    markDsc(null);
     document.removeEventListener('visibilitychange', onVisibility);
     removeEventListener('pagehide', onPageHide);
     if (active === api) active = null;
@@ -253,6 +268,8 @@ function start(client, o) {
 
   const onSegment = (seg) => {
     firstSegment = false;
+    if (awaitingBuffer) markDsc(engine.replayId);
+    awaitingBuffer = false;
     const base = JSON.parse(seg.replayEvent);
     const segmentNames = takeNames();
     const m = memorySpan();
@@ -303,6 +320,7 @@ function start(client, o) {
     batchMs: o.batchMs,
     onStarted(s) {
       firstSegment = s.segmentId === 0;
+      if (s.mode === 'session') markDsc(s.replayId);
       if (s.mode !== 'off') startRecording();
     },
     onSegment,
@@ -379,7 +397,7 @@ function start(client, o) {
 
   // The dynamic sampling context carries the replay id in session mode (src/util/addGlobalListeners.ts).
   client.on('createDsc', (dsc) => {
-    if (engine.mode === 'session' && engine.replayId) dsc.replay_id = engine.replayId;
+    if (engine.mode === 'session' && !awaitingBuffer && engine.replayId && !done) dsc.replay_id = engine.replayId;
   });
 
   const api = {
@@ -411,6 +429,7 @@ function start(client, o) {
         if (event.exception && event.message !== UNABLE_TO_SEND && !(md && md.hasDefaultSyntheticStacktrace)) {
           if (event.event_id) posted.add(event.event_id);
           tag = engine.error(event.event_id);
+          if (tag) awaitingBuffer = true;
         }
       }
       if (tag) event.tags = Object.assign({}, event.tags, { replayId: engine.replayId });
