@@ -384,3 +384,44 @@ test('leaving the page delivers the open segment through the client without wait
   assert.ok(last.replay.event.sdk.integrations.includes('RingflateReplay'));
   await page.close();
 });
+
+/** Opens the page with a misconfiguration; returns the ringflate lines the SDK logger printed and checks the page still works. */
+async function misconfigured(params, expect) {
+  const { page, seen } = await openPage({ which: 'ringflate', mode: 'session', ...params }, { waitReplay: false });
+  const t0 = Date.now();
+  let lines = [];
+  while (Date.now() - t0 < 8000) {
+    lines = await page.evaluate(() => window.__logs.filter((l) => l.text.includes('ringflate:')).map((l) => `${l.level}: ${l.text}`));
+    if (lines.some((l) => expect.test(l))) break;
+    await page.waitForTimeout(100);
+  }
+  // The app keeps working: its own handlers run and the SDK still reports errors.
+  await typeInto(page, 'still works');
+  await page.click('#send');
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'Question sent: still works');
+  assert.deepEqual(seen.errors, [], 'nothing thrown into the page');
+  const replayId = await page.evaluate(() => window.__replay()?.getReplayId());
+  await page.close();
+  return { lines, replayId };
+}
+
+test('misconfiguration: each gets one clear error on the SDK logger, and the page keeps working', async (t) => {
+  const cases = [
+    ['no workerUrl', { noWorker: '1' }, /^error: Sentry Logger \[error\]: ringflate: ringflateReplay needs workerUrl/],
+    ['a workerUrl that 404s', { worker: '/w/missing/ringflate-worker.js' }, /^error: Sentry Logger \[error\]: ringflate: the worker file did not load from \/w\/missing\/ringflate-worker\.js \(check workerUrl and the page's worker-src\).*\(ringflateReplay records nothing on this page\)$/],
+    ["a worker CSP without 'wasm-unsafe-eval'", { worker: '/w/nowasm/ringflate-worker.js' }, /^error: Sentry Logger \[error\]: ringflate: .*'wasm-unsafe-eval'.*\(ringflateReplay records nothing on this page\)$/],
+    ["Sentry's replayIntegration as well", { which: 'both' }, /^error: Sentry Logger \[error\]: ringflate: Sentry's replayIntegration is installed too/],
+    ['Sentry.init without a dsn', { noDsn: '1' }, /^error: Sentry Logger \[error\]: ringflate: Sentry.init has no dsn/],
+  ];
+  for (const [what, params, expect] of cases) {
+    const { lines, replayId } = await misconfigured(params, expect);
+    t.diagnostic(`${what}: ${lines.join(' | ')}`);
+    assert.equal(lines.filter((l) => expect.test(l)).length, 1, `${what}: one clear logger error (got ${JSON.stringify(lines)})`);
+    assert.equal(replayId, undefined, `${what}: ringflateReplay records nothing`);
+  }
+  // Two ringflateReplay() in one init: the SDK keeps one integration per name, so one records and nothing is said.
+  const twice = await misconfigured({ twice: '1' }, /never/);
+  assert.deepEqual(twice.lines.filter((l) => l.startsWith('error')), []);
+  assert.match(twice.replayId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(srv.failures, []);
+});

@@ -340,7 +340,8 @@ function start(client, o) {
       if (reason === 'idle' || reason === 'maxDuration') onInput(() => engine.restart());
     },
     onError(e) {
-      log(client, 'error', e.message);
+      // Without a code the worker could not be created, loaded or started: nothing will be recorded.
+      log(client, 'error', e.code ? e.message : e.message + ' (ringflateReplay records nothing on this page)');
     },
   });
 
