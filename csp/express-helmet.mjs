@@ -11,12 +11,18 @@
 //   const app = express();
 //   app.use(helmet({ contentSecurityPolicy: false })); // helmet's other headers; the CSP comes next
 //   app.use(ringflateCsp);
-//   app.use(express.static('public'));                  // serves public/ringflate-worker.js
+//   app.use(express.static('public'));                  // serves public/ringflate-worker.js (npx ringflate init public)
+//                                                       // or a bundler's dist/assets/ringflate-worker-<hash>.js
 //
 // Replace https://*.ingest.sentry.io with your DSN's host (a tunnel on your own origin is covered by 'self').
 import helmet from 'helmet';
 
-export const WORKER_PATH = '/ringflate-worker.js';
+/**
+ * The worker file in any directory, under the names it gets: ringflate-worker.js (`npx ringflate init`),
+ * ringflate-worker-<hash>.js (Vite's `ringflate/worker?url`), ringflate-worker.<hash>.js (webpack, with the asset
+ * rule in csp/README.md).
+ */
+export const WORKER_PATH = /\/ringflate-worker(?:[.-][A-Za-z0-9_-]+)?\.js$/;
 
 export const pageCsp = helmet.contentSecurityPolicy({
   useDefaults: false,
@@ -39,5 +45,5 @@ export const workerCsp = helmet.contentSecurityPolicy({
 /** Express/Connect middleware: the worker file gets `workerCsp`, every other response `pageCsp`. */
 export function ringflateCsp(req, res, next) {
   const pathname = (req.url || '/').split('?')[0];
-  return (pathname === WORKER_PATH ? workerCsp : pageCsp)(req, res, next);
+  return (WORKER_PATH.test(pathname) ? workerCsp : pageCsp)(req, res, next);
 }

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
@@ -20,6 +21,7 @@ const PROBE = path.join(ROOT, 'tests/pages/matrix-probe.js');
 let srv;
 let browser;
 const extraServers = [];
+const extraDirs = [];
 
 before(async () => {
   assert.ok(fs.existsSync(WORKER_FILE), `${WORKER_FILE} is missing: run node worker/build.mjs first`);
@@ -31,6 +33,7 @@ after(async () => {
   await browser?.close();
   await srv?.close();
   for (const s of extraServers) await s.close();
+  for (const d of extraDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** Rows of the table between <!-- matrix:begin --> and <!-- matrix:end --> in csp/README.md. */
@@ -51,36 +54,60 @@ function readmeMatrix() {
   });
 }
 
-/** The two CSP values of csp/nginx.conf: `location /` and `location = /ringflate-worker.js`. */
+/**
+ * csp/nginx.conf: the CSP of `location /` (pages), and the regex and CSP of the `location ~ …ringflate-worker…`
+ * block (the worker file). nginx regexes are PCRE; this one uses only syntax JavaScript reads the same way.
+ */
 function nginxCsp() {
   const conf = fs.readFileSync(path.join(CSP_DIR, 'nginx.conf'), 'utf8');
-  const block = (loc) => {
-    const re = new RegExp(`location\\s+${loc.replace(/[/.=]/g, '\\$&')}\\s*\\{([^}]*)\\}`);
-    const b = re.exec(conf)?.[1];
-    assert.ok(b, `nginx.conf has a "location ${loc}" block`);
+  const csp = (b, what) => {
     const v = /add_header\s+Content-Security-Policy\s+"([^"]+)"\s+always;/.exec(b)?.[1];
-    assert.ok(v, `nginx.conf "location ${loc}" sets Content-Security-Policy ... always`);
+    assert.ok(v, `nginx.conf ${what} sets Content-Security-Policy ... always`);
     return v;
   };
-  return { page: block('/'), worker: block('= /ringflate-worker.js') };
+  const page = /location\s+\/\s*\{([^}]*)\}/.exec(conf)?.[1];
+  assert.ok(page, 'nginx.conf has a "location /" block');
+  const worker = /location\s+~\s+(\S*ringflate-worker\S*)\s*\{([^}]*)\}/.exec(conf);
+  assert.ok(worker, 'nginx.conf has a regex location for the worker file');
+  return { page: csp(page, 'location /'), worker: csp(worker[2], `location ~ ${worker[1]}`), workerPath: new RegExp(worker[1]) };
 }
 
-/** Runs csp/electron-main.js with a stand-in for the `electron` module and returns its header handler. */
-function electronHandler() {
-  const file = path.join(CSP_DIR, 'electron-main.js');
-  let listener = null;
+/**
+ * Runs an Electron recipe from csp/ with a stand-in for the `electron` module (Electron itself cannot be installed
+ * here); other modules, such as ./electron-csp.cjs, are the real files. Returns the module's exports and what
+ * the recipe did with the stand-in.
+ */
+function loadElectronRecipe(name) {
+  const file = path.join(CSP_DIR, name);
+  const calls = { privileged: [], handlers: {}, headerListeners: [], loaded: [] };
+  let ready;
   const fakeElectron = {
-    app: { whenReady: () => new Promise(() => {}) }, // the window part never runs here
-    BrowserWindow: function () {},
-    session: { defaultSession: null },
+    app: { whenReady: () => new Promise((resolve) => { ready = resolve; }) },
+    BrowserWindow: function () { this.loadURL = (u) => calls.loaded.push(u); this.loadFile = (f) => calls.loaded.push(f); },
+    session: { defaultSession: { webRequest: { onHeadersReceived: (fn) => calls.headerListeners.push(fn) } } },
+    protocol: {
+      registerSchemesAsPrivileged: (schemes) => {
+        assert.equal(ready, undefined, 'schemes are registered before the app is ready');
+        calls.privileged.push(...schemes);
+      },
+      handle: (scheme, fn) => { calls.handlers[scheme] = fn; },
+    },
   };
   const req = createRequire(file);
   const mod = { exports: {} };
-  vm.runInThisContext(`(function (require, module, exports) {${fs.readFileSync(file, 'utf8')}\n})`, { filename: file })(
-    (name) => (name === 'electron' ? fakeElectron : req(name)), mod, mod.exports);
-  assert.equal(typeof mod.exports.installCsp, 'function', 'electron-main.js exports installCsp');
-  mod.exports.installCsp({ webRequest: { onHeadersReceived: (fn) => { listener = fn; } } });
+  vm.runInThisContext(`(function (require, module, exports, __dirname, __filename) {${fs.readFileSync(file, 'utf8')}\n})`, { filename: file })(
+    (n) => (n === 'electron' ? fakeElectron : req(n)), mod, mod.exports, CSP_DIR, file);
+  return { exports: mod.exports, calls, ready: async () => { ready(); await new Promise((r) => setImmediate(r)); } };
+}
+
+/** csp/electron-main.cjs's onHeadersReceived listener, as a function (url, responseHeaders) → responseHeaders. */
+function electronHandler() {
+  const { exports, calls } = loadElectronRecipe('electron-main.cjs');
+  assert.equal(typeof exports.installCsp, 'function', 'electron-main.cjs exports installCsp');
+  let listener = null;
+  exports.installCsp({ webRequest: { onHeadersReceived: (fn) => { listener = fn; } } });
   assert.equal(typeof listener, 'function', 'installCsp registers onHeadersReceived');
+  assert.equal(calls.headerListeners.length, 0, 'nothing is installed before the app is ready');
   return (url, responseHeaders) => {
     let out = null;
     listener({ url, responseHeaders }, (r) => { out = r; });
@@ -171,7 +198,7 @@ test('csp/express-helmet.mjs: the middleware, run by helmet on a real server, gi
   const root = '/';
   s.file('/index.html', PAGE_HTML);
   s.file('/app.js', PROBE);
-  s.file(recipe.WORKER_PATH, WORKER_FILE);
+  s.file('/ringflate-worker.js', WORKER_FILE);
   const report = await runCase({ server: s, prefix: root });
   assertOutcome(report, 'ready', 'express + helmet recipe');
   const sent = (p) => s.log.find((l) => l.path === p)?.csp;
@@ -181,7 +208,7 @@ test('csp/express-helmet.mjs: the middleware, run by helmet on a real server, gi
   assert.match(sent('/ringflate-worker.js'), /default-src 'none'/);
 });
 
-test('csp/electron-main.js: onHeadersReceived gives page and worker their policies, replacing any CSP', async () => {
+test('csp/electron-main.cjs: onHeadersReceived gives page and worker their policies, replacing any CSP', async () => {
   const headersFor = electronHandler();
   const pageHeaders = headersFor('http://localhost:5173/index.html', { 'content-security-policy': ["script-src 'self'"], 'Content-Type': ['text/html'] });
   const workerHeaders = headersFor('http://localhost:5173/assets/ringflate-worker.js?v=3', { 'Content-Security-Policy': ["default-src 'self'"] });
@@ -208,4 +235,93 @@ test('csp/meta-tag.html as the page: the meta policy is enforced and the worker 
   assert.ok(report.violations.some((v) => v.effective === 'worker-src' && v.blocked === 'blob'), `worker-src violation for blob: ${JSON.stringify(report.violations)}`);
   report.violations = report.violations.filter((v) => v.blocked !== 'blob');
   assertOutcome(report, 'ready', 'meta-tag recipe');
+});
+
+// The names the worker file is served under: copied by `npx ringflate init`, emitted by Vite
+// (`ringflate/worker?url`) and by webpack with the asset rule of csp/README.md (tests/bundlers.test.mjs builds
+// both and checks the names it gets against these recipes).
+const WORKER_NAMES = ['/ringflate-worker.js', '/public/ringflate-worker.js', '/assets/ringflate-worker-CHlVwGCS.js',
+  '/assets/ringflate-worker.d17007d1.js', '/static/js/ringflate-worker-a_B-9.js'];
+const OTHER_NAMES = ['/', '/index.html', '/app.js', '/assets/index-CNV2ggf2.js', '/ringflate-worker.js.map',
+  '/my-ringflate-worker.js', '/ringflate-worker.json', '/ringflate-workers.js', '/ringflate-worker.js/page.html'];
+
+test('every recipe gives the worker policy to the worker file under each of its names, and to nothing else', async () => {
+  const nginx = nginxCsp();
+  const recipe = await import(path.join(CSP_DIR, 'express-helmet.mjs'));
+  const helmetCsp = (url) => {
+    const headers = {};
+    const res = { setHeader: (k, v) => { headers[k.toLowerCase()] = v; }, getHeader: (k) => headers[k.toLowerCase()] };
+    let nextCalled = false;
+    recipe.ringflateCsp({ url, method: 'GET', headers: {} }, res, () => { nextCalled = true; });
+    assert.ok(nextCalled, 'the middleware passes the request on');
+    return headers['content-security-policy'];
+  };
+  const electron = electronHandler();
+  const electronCsp = (p) => electron(`http://localhost:5173${p}`, {})['Content-Security-Policy'][0];
+  const helmetWorker = helmetCsp('/ringflate-worker.js');
+  const electronWorker = electronCsp('/ringflate-worker.js');
+  assert.match(helmetWorker, /'wasm-unsafe-eval'/);
+  assert.equal(electronWorker, nginx.worker, 'electron-csp.cjs and nginx.conf send the same worker policy');
+  for (const p of WORKER_NAMES) {
+    assert.ok(nginx.workerPath.test(p), `nginx.conf: ${p} is the worker`);
+    assert.equal(helmetCsp(p), helmetWorker, `express-helmet.mjs: ${p} is the worker`);
+    assert.equal(helmetCsp(`${p}?v=2`), helmetWorker, `express-helmet.mjs: ${p}?v=2 is the worker`);
+    assert.equal(electronCsp(p), electronWorker, `electron-csp.cjs: ${p} is the worker`);
+  }
+  for (const p of OTHER_NAMES) {
+    assert.ok(!nginx.workerPath.test(p), `nginx.conf: ${p} is a page`);
+    assert.notEqual(helmetCsp(p), helmetWorker, `express-helmet.mjs: ${p} is a page`);
+    assert.ok(!helmetCsp(p).includes('wasm-unsafe-eval'), `express-helmet.mjs: ${p} gets no wasm-unsafe-eval`);
+    assert.notEqual(electronCsp(p), electronWorker, `electron-csp.cjs: ${p} is a page`);
+  }
+});
+
+test('csp/electron-protocol.cjs: a privileged app:// scheme served by protocol.handle, each file with its own CSP', async () => {
+  const { exports, calls, ready } = loadElectronRecipe('electron-protocol.cjs');
+  assert.deepEqual(calls.privileged, [{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }],
+    'the scheme is registered as standard, secure and supporting fetch');
+  assert.deepEqual(Object.keys(calls.handlers), [], 'protocol.handle waits for the app to be ready');
+  await ready();
+  assert.equal(typeof calls.handlers.app, 'function', 'protocol.handle("app", …) once ready');
+  assert.deepEqual(calls.loaded, ['app://bundle/index.html'], 'the window loads the app from the scheme');
+
+  // The renderer files, and a file next to them that must never be served.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-protocol-'));
+  extraDirs.push(tmp);
+  const root = path.join(tmp, 'renderer');
+  fs.mkdirSync(path.join(root, 'assets'), { recursive: true });
+  fs.copyFileSync(PAGE_HTML, path.join(root, 'index.html'));
+  fs.copyFileSync(PROBE, path.join(root, 'app.js'));
+  fs.copyFileSync(WORKER_FILE, path.join(root, 'ringflate-worker.js'));
+  fs.writeFileSync(path.join(tmp, 'secret.txt'), 'not for the renderer');
+  const get = (url, r = root) => exports.handleAppRequest({ url }, r);
+  assert.equal((await get('app://bundle/%2e%2e/secret.txt')).status, 404, 'nothing outside the renderer folder');
+  assert.equal((await get('app://other/index.html')).status, 404, 'only the app host');
+  assert.equal((await get('app://bundle/missing.js')).status, 404);
+  assert.equal((await calls.handlers.app({ url: 'app://bundle/no-such-file.html' })).status, 404, 'the registered handler answers too');
+  const page = await get('app://bundle/');
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.ok(!page.headers.get('content-security-policy').includes('wasm-unsafe-eval'));
+  const worker = await get('app://bundle/ringflate-worker.js');
+  assert.equal(worker.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.match(worker.headers.get('content-security-policy'), /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.ok(Buffer.from(await worker.arrayBuffer()).equals(fs.readFileSync(WORKER_FILE)), 'the worker file, byte for byte');
+
+  // Chromium cannot load app:// without Electron: the same handler answers a loopback origin instead, so the
+  // browser gets exactly the responses (body, type, CSP) the recipe builds.
+  const s = await startServer();
+  extraServers.push(s);
+  const served = [];
+  s.use(async (req, res) => {
+    const r = await get(`app://bundle${req.url}`);
+    served.push({ path: req.url, status: r.status, csp: r.headers.get('content-security-policy') });
+    res.writeHead(r.status, Object.fromEntries(r.headers));
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+  const report = await runCase({ server: s, prefix: '/' });
+  assertOutcome(report, 'ready', 'electron protocol.handle recipe');
+  const w = served.filter((x) => x.path === '/ringflate-worker.js');
+  assert.equal(w.length, 1, 'the worker file was fetched once');
+  assert.match(w[0].csp, /'wasm-unsafe-eval'/, 'with the worker policy');
 });

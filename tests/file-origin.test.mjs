@@ -82,6 +82,19 @@ test('file:// page with the <meta> CSP recipe (csp/meta-tag.html): the policy is
   assert.equal(protocol, 'file:');
 });
 
+test('file:// page with the Electron loadFile recipe (csp/electron-file.html): <meta> policy in force, relative worker URL works', async () => {
+  const dir = path.join(tmp, 'electron-file');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(ROOT, 'csp/electron-file.html'), path.join(dir, 'index.html'));
+  fs.copyFileSync(PROBE, path.join(dir, 'app.js'));
+  fs.copyFileSync(WORKER_FILE, path.join(dir, 'ringflate-worker.js'));
+  const html = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="[^"]*worker-src 'self'/, 'the recipe sets the page policy in a <meta> tag');
+  assert.match(html, /workerUrl: 'ringflate-worker\.js'/, 'the recipe shows a relative workerUrl');
+  const { protocol } = await probe(`${pathToFileURL(path.join(dir, 'index.html')).href}?blob=1`);
+  assert.equal(protocol, 'file:');
+});
+
 test('page and worker from a second loopback origin (http://localhost:<port>) work', async () => {
   srv = await startServer();
   srv.file('/index.html', path.join(ROOT, 'tests/pages/matrix.html'), { 'Content-Security-Policy': PAGE_CSP });

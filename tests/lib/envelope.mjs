@@ -1,4 +1,4 @@
-// Strict parser for Sentry envelopes, following ../shared/reference/sentry-replay.md §5.
+// Strict parser for Sentry envelopes, following docs/envelopes.md (the rules it enforces are listed there).
 //
 //   parseEnvelope(body: Buffer, { expectCompressed }) → {
 //     header,                       // envelope header (event_id, sent_at, …)
