@@ -23,9 +23,9 @@ const KB = 1024;
 // export path | source | output name | formats | types | external | min+gzip budget (bytes) | classic-script global
 const ENTRIES = [
   { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 3 * KB, globalName: 'ringflate' },
-  // Enabled once host-js/src/sentry.js exists; package.json then needs, in "exports" (the check below says so):
-  //   "./sentry": { "import": { "types": "./dist/ringflate-sentry.d.ts", "default": "./dist/ringflate-sentry.mjs" } }
-  // { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*'], budget: 6 * KB },
+  // The Sentry integration: @sentry/* (the app's SDK) and the recorder stay external, and the engine core comes
+  // from the package's main entry (`ringflate`), shared with startReplay.
+  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/rrweb', 'ringflate'], budget: 6 * KB },
 ];
 
 const WORKER_SRC = path.join(dir, '../dist/ringflate-worker.js');

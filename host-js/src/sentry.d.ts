@@ -44,8 +44,6 @@ export interface RingflateReplayIntegration {
   processEvent(event: unknown, hint: unknown): unknown;
   /** The replay id while recording (session or buffer mode), else undefined. */
   getReplayId(): string | undefined;
-  /** `'session'`, `'buffer'`, or undefined when not recording. */
-  getRecordingMode(): 'session' | 'buffer' | undefined;
   /** Buffer mode: send the buffered history now and continue as a session; session mode: send what is pending. */
   flush(): void;
   /** Send what is pending and stop recording. */

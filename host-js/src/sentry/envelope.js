@@ -1,7 +1,7 @@
 // The replay_event and the envelope for one segment, built with the SDK's own event processing and sent
 // through the client (getsentry/sentry-javascript packages/replay-internal src/util/prepareReplayEvent.ts,
 // sendReplayRequest.ts, createReplayEnvelope.ts, sendReplay.ts).
-import { prepareEvent, getClient, getCurrentScope, getIsolationScope, updateRateLimits, isRateLimited, dsnToString } from '@sentry/core';
+import { prepareEvent, getClient, getCurrentScope, getIsolationScope, updateRateLimits, isRateLimited, createEventEnvelopeHeaders, getSdkMetadataForEnvelopeHeader } from '@sentry/core';
 
 /**
  * Whether this module's `@sentry/core` is the client's. A second copy (an app bundling two SDK versions,
@@ -23,7 +23,7 @@ export function sameCore(client) {
  * and sdk with settings). Calls `done(event or null)`, synchronously when every event processor is.
  */
 export function prepareReplayEvent(client, base, segmentNames, withScope, done) {
-  const event = Object.assign({}, base, { segment_names: segmentNames });
+  const event = { ...base, segment_names: segmentNames };
   // prepareEvent lists the integrations from the client's options when the hint has none.
   const hint = { event_id: base.replay_id };
   client.emit('preprocessEvent', event, hint);
@@ -35,7 +35,7 @@ export function prepareReplayEvent(client, base, segmentNames, withScope, done) 
       client.emit('postprocessEvent', ev, hint);
       ev.platform = ev.platform || 'javascript';
       const sdk = (client.getSdkMetadata() || {}).sdk || {};
-      ev.sdk = Object.assign({}, ev.sdk, { name: sdk.name || 'sentry.javascript.unknown', version: sdk.version || '0.0.0', settings: sdk.settings });
+      ev.sdk = { ...ev.sdk, name: sdk.name || 'sentry.javascript.unknown', version: sdk.version || '0.0.0', settings: sdk.settings };
       delete ev.sdkProcessingMetadata;
       done(ev);
     },
@@ -43,13 +43,9 @@ export function prepareReplayEvent(client, base, segmentNames, withScope, done) 
   );
 }
 
-/** The envelope (headers, items) of a segment; `payload` is the replay_recording payload bytes. */
+/** The envelope of a segment, with the SDK's own event envelope headers; `payload` is the replay_recording payload. */
 export function replayEnvelope(client, event, payload) {
-  const sdk = event.sdk ? { name: event.sdk.name, version: event.sdk.version } : undefined;
-  const headers = { event_id: event.event_id, sent_at: new Date().toISOString() };
-  if (sdk) headers.sdk = sdk;
-  const dsn = client.getDsn();
-  if (client.getOptions().tunnel && dsn) headers.dsn = dsnToString(dsn);
+  const headers = createEventEnvelopeHeaders(event, getSdkMetadataForEnvelopeHeader(event), client.getOptions().tunnel, client.getDsn());
   return [headers, [[{ type: 'replay_event' }, event], [{ type: 'replay_recording', length: payload.length }, payload]]];
 }
 

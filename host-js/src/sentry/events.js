@@ -10,11 +10,10 @@
 const CUSTOM = 5;
 // Console arguments longer than this are cut (replay-internal src/constants.ts CONSOLE_ARG_MAX_SIZE).
 const ARG_MAX = 5000;
-// Click detector (replay-internal src/coreHandlers/handleClick.ts): a click is judged this long after it,
-// slow when nothing changed on the page within SLOW_MS (or scrolled within SCROLL_MS).
+// Click detector (replay-internal src/coreHandlers/handleClick.ts): a click is judged this long after it;
+// the page answered it when the DOM changed within SLOW_MS.
 const CLICK_TIMEOUT_MS = 7000;
 const SLOW_MS = 3000;
-const SCROLL_MS = 300;
 const RECORDED_ATTRS = ['id', 'class', 'aria-label', 'role', 'name', 'alt', 'title', 'data-test-id', 'data-testid', 'disabled', 'aria-disabled', 'data-sentry-component'];
 
 const now = () => Date.now();
@@ -38,7 +37,7 @@ export function spanEvent({ op, name, start, end, data }) {
 export function copyBreadcrumb(crumb, normalize) {
   const c = crumb && crumb.category;
   if (!c || ['fetch', 'xhr', 'sentry.event', 'sentry.transaction'].includes(c) || c.startsWith('ui.')) return null;
-  const b = Object.assign({ timestamp: now() / 1000, type: 'default' }, crumb);
+  const b = { timestamp: now() / 1000, type: 'default', ...crumb };
   const args = c === 'console' && b.data && b.data.arguments;
   if (Array.isArray(args) && args.length) {
     let cut = false;
@@ -50,34 +49,30 @@ export function copyBreadcrumb(crumb, normalize) {
       if (a && typeof a === 'object') {
         const n = normalize(a, 7);
         const s = JSON.stringify(n);
-        if (s && s.length > ARG_MAX) {
-          cut = true;
-          return JSON.stringify(n, null, 2).slice(0, ARG_MAX) + '…';
-        }
-        return n;
+        return s && s.length > ARG_MAX ? ((cut = true), s.slice(0, ARG_MAX) + '…') : n;
       }
       return a;
     });
-    b.data = Object.assign({}, b.data, { arguments: out }, cut ? { _meta: { warnings: ['CONSOLE_ARG_TRUNCATED'] } } : {});
+    b.data = { ...b.data, arguments: out, ...(cut && { _meta: { warnings: ['CONSOLE_ARG_TRUNCATED'] } }) };
   }
   return b;
 }
 
-/** `resource.fetch` / `resource.xhr` span from the SDK's fetch / xhr breadcrumb and its hint (ms stamps). */
+/** `resource.fetch` / `resource.xhr` span from the SDK's fetch / xhr breadcrumb and its hint (ms stamps), or a falsy value. */
 export function networkSpan(crumb, hint) {
   const d = crumb.data || {};
-  const kind = crumb.category === 'xhr' ? 'xhr' : crumb.category === 'fetch' ? 'fetch' : null;
-  if (!kind || !d.url || !hint) return null;
   const t = now();
   const skipped = (size) => ({ headers: {}, size, _meta: { warnings: ['URL_SKIPPED'] } });
-  return {
-    op: 'resource.' + kind,
-    name: d.url,
-    start: (hint.startTimestamp || t) / 1000,
-    end: (hint.endTimestamp || t) / 1000,
-    // Request and response details are not captured (Sentry's default without networkDetailAllowUrls).
-    data: { method: d.method, statusCode: d.status_code || 0, request: skipped(d.request_body_size), response: skipped(d.response_body_size) },
-  };
+  return (
+    d.url && {
+      op: 'resource.' + crumb.category,
+      name: d.url,
+      start: ((hint && hint.startTimestamp) || t) / 1000,
+      end: ((hint && hint.endTimestamp) || t) / 1000,
+      // Request and response details are not captured (Sentry's default without networkDetailAllowUrls).
+      data: { method: d.method, statusCode: d.status_code || 0, request: skipped(d.request_body_size), response: skipped(d.response_body_size) },
+    }
+  );
 }
 
 /** `navigation.push` span for a history change (the SDK's navigation breadcrumb: data.from / data.to). */
@@ -88,7 +83,7 @@ export function historySpan(crumb) {
 
 /** `memory` span (Chromium's performance.memory), or null. */
 export function memorySpan() {
-  const m = globalThis.performance && performance.memory;
+  const m = performance.memory;
   if (!m) return null;
   const t = now() / 1000;
   const { jsHeapSizeLimit, totalJSHeapSize, usedJSHeapSize } = m;
@@ -98,44 +93,29 @@ export function memorySpan() {
 // performance.now()-based times to seconds since the epoch.
 const abs = (ms) => ((performance.timeOrigin || 0) + ms) / 1000;
 
+const pick = (e, keys) => {
+  const o = {};
+  for (const k of keys.split(' ')) o[k] = e[k];
+  return o;
+};
+const SIZES = 'decodedBodySize encodedBodySize';
+
 function perfEntrySpan(e) {
-  if (e.entryType === 'paint') {
-    return { op: 'paint', name: e.name, start: abs(e.startTime), end: abs(e.startTime + e.duration), data: undefined };
-  }
-  if (e.entryType === 'navigation') {
+  const type = e.entryType;
+  const start = abs(e.startTime);
+  if (type === 'paint') return { op: type, name: e.name, start, end: abs(e.startTime + e.duration), data: undefined };
+  if (type === 'navigation') {
     if (!e.duration) return null;
-    const { decodedBodySize, encodedBodySize, duration, domInteractive, domContentLoadedEventStart, domContentLoadedEventEnd, loadEventStart, loadEventEnd, domComplete, redirectCount } = e;
-    return {
-      op: 'navigation.' + e.type,
-      name: e.name,
-      start: abs(e.startTime),
-      end: abs(domComplete),
-      data: { size: e.transferSize, decodedBodySize, encodedBodySize, duration, domInteractive, domContentLoadedEventStart, domContentLoadedEventEnd, loadEventStart, loadEventEnd, domComplete, redirectCount },
-    };
+    const data = { size: e.transferSize, ...pick(e, SIZES + ' duration domInteractive domContentLoadedEventStart domContentLoadedEventEnd loadEventStart loadEventEnd domComplete redirectCount') };
+    return { op: 'navigation.' + e.type, name: e.name, start, end: abs(e.domComplete), data };
   }
-  if (e.entryType === 'resource') {
-    // fetch and xhr come from the SDK's breadcrumbs, with method and status.
-    if (e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest') return null;
-    return {
-      op: 'resource.' + e.initiatorType,
-      name: e.name,
-      start: abs(e.startTime),
-      end: abs(e.responseEnd),
-      data: { size: e.transferSize, statusCode: e.responseStatus, decodedBodySize: e.decodedBodySize, encodedBodySize: e.encodedBodySize },
-    };
-  }
-  return null;
+  // fetch and xhr come from the SDK's breadcrumbs, with method and status.
+  if (type !== 'resource' || e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest') return null;
+  return { op: 'resource.' + e.initiatorType, name: e.name, start, end: abs(e.responseEnd), data: { size: e.transferSize, statusCode: e.responseStatus, ...pick(e, SIZES) } };
 }
 
-// Web vitals thresholds (good, poor) as web.dev defines them and Sentry rates them.
-const RATING = { 'largest-contentful-paint': [2500, 4000], 'cumulative-layout-shift': [0.1, 0.25], 'interaction-to-next-paint': [200, 500] };
-
-function vitalSpan(name, value, at, nodeIds, attributions) {
-  const [good, poor] = RATING[name];
-  const end = abs(at);
-  const rating = value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor';
-  return { op: 'web-vital', name, start: end, end, data: { value, size: value, rating, nodeIds, attributions } };
-}
+// Web vitals: thresholds (good, poor) as web.dev defines them and Sentry rates them.
+const VITALS = { LCP: ['largest-contentful-paint', 2500, 4000], CLS: ['cumulative-layout-shift', 0.1, 0.25], INP: ['interaction-to-next-paint', 200, 500] };
 
 /**
  * Observes navigation, resource and paint timings and the LCP / CLS / INP web vitals, and hands each as a
@@ -143,96 +123,72 @@ function vitalSpan(name, value, at, nodeIds, attributions) {
  */
 export function observePerformance(add, getId) {
   const observers = [];
+  const ids = (nodes) => {
+    const out = nodes.filter(Boolean).map(getId).filter((id) => id > 0);
+    return out.length ? out : undefined;
+  };
+  const vital = (key, value, at, nodes) => {
+    const [name, good, poor] = VITALS[key];
+    const t = abs(at);
+    add({ op: 'web-vital', name, start: t, end: t, data: { value, size: value, rating: value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor', nodeIds: ids(nodes) } });
+  };
   const observe = (type, fn, extra) => {
     try {
-      const o = new PerformanceObserver((list) => {
-        try {
-          fn(list.getEntries());
-        } catch {
-          // A timing we could not read is left out.
-        }
-      });
-      o.observe(Object.assign({ type, buffered: true }, extra));
+      // A timing that cannot be read is left out.
+      const o = new PerformanceObserver((list) => list.getEntries().forEach(guard(fn)));
+      o.observe({ type, buffered: true, ...extra });
       observers.push(o);
     } catch {
       // Entry type not supported by this browser.
     }
   };
-  const each = (entries) => entries.forEach((e) => {
-    const s = perfEntrySpan(e);
-    if (s) add(s);
-  });
-  ['navigation', 'resource', 'paint'].forEach((t) => observe(t, each));
-  const ids = (nodes) => {
-    const out = nodes.map((n) => getId(n)).filter((id) => id > 0);
-    return out.length ? out : undefined;
-  };
+  ['navigation', 'resource', 'paint'].forEach((t) => observe(t, (e) => {
+    const sp = perfEntrySpan(e);
+    if (sp) add(sp);
+  }));
   // LCP: every new candidate is reported (the last one is the page's LCP).
-  observe('largest-contentful-paint', (entries) => {
-    const e = entries[entries.length - 1];
-    if (e) add(vitalSpan('largest-contentful-paint', e.startTime, e.startTime, e.element ? ids([e.element]) : undefined));
-  });
+  observe('largest-contentful-paint', (e) => vital('LCP', e.startTime, e.startTime, [e.element]));
   // CLS: the largest session window of layout shifts without recent input (gaps < 1 s, windows ≤ 5 s).
   let cls = 0;
   let win = 0;
-  let winFirst = 0;
-  let winLast = 0;
-  let winShifts = [];
-  observe('layout-shift', (entries) => {
-    let changed = false;
-    for (const e of entries) {
-      if (e.hadRecentInput) continue;
-      if (win && e.startTime - winLast < 1000 && e.startTime - winFirst < 5000) {
-        win += e.value;
-      } else {
-        win = e.value;
-        winFirst = e.startTime;
-        winShifts = [];
-      }
-      winLast = e.startTime;
-      winShifts.push({ value: e.value, nodeIds: ids((e.sources || []).map((s) => s.node).filter(Boolean)) });
-      if (win > cls) {
-        cls = win;
-        changed = true;
-      }
+  let first = 0;
+  let last = 0;
+  let nodes = [];
+  observe('layout-shift', (e) => {
+    if (e.hadRecentInput) return;
+    const t = e.startTime;
+    if (!win || t - last >= 1000 || t - first >= 5000) {
+      win = 0;
+      first = t;
+      nodes = [];
     }
-    if (changed) add(vitalSpan('cumulative-layout-shift', cls, winLast, undefined, winShifts.slice()));
+    win += e.value;
+    last = t;
+    nodes.push(...(e.sources || []).map((x) => x.node));
+    if (win > cls) vital('CLS', (cls = win), t, nodes);
   });
   // INP: the slowest interaction so far (web-vitals takes the 98th percentile; below 50 interactions that
   // is the slowest one).
   let inp = 0;
-  observe('event', (entries) => {
-    for (const e of entries) {
-      if (!e.interactionId || e.duration <= inp) continue;
-      inp = e.duration;
-      add(vitalSpan('interaction-to-next-paint', e.duration, e.startTime, e.target ? ids([e.target]) : undefined));
-    }
+  observe('event', (e) => {
+    if (e.interactionId && e.duration > inp) vital('INP', (inp = e.duration), e.startTime, [e.target]);
   }, { durationThreshold: 40 });
   return () => observers.forEach((o) => o.disconnect());
 }
 
-// ---- DOM breadcrumbs: ui.click, ui.input, ui.keyDown, ui.multiClick, ui.slowClickDetected ----
+// ---- DOM breadcrumbs: ui.click, ui.input, ui.multiClick ----
 
 /** Sentry's selector-like description of an element: `body > main > button#send.primary[type="button"]`. */
 export function describe(el, maskAttr) {
   const parts = [];
-  let len = 0;
-  for (let n = el, depth = 0; n && n.nodeType === 1 && depth < 5; n = n.parentNode, depth++) {
-    const tag = n.tagName.toLowerCase();
-    if (tag === 'html') break;
-    let s = n.getAttribute('data-sentry-component') || n.getAttribute('data-sentry-element');
+  for (let n = el; n && n.tagName && n.tagName !== 'HTML' && parts.length < 5; n = n.parentNode) {
+    let s = n.getAttribute('data-sentry-component');
     if (!s) {
-      s = tag + (n.id ? '#' + n.id : '');
-      const cls = typeof n.className === 'string' ? n.className.trim() : '';
-      if (cls) s += '.' + cls.split(/\s+/).join('.');
-      for (const k of ['aria-label', 'type', 'name', 'title', 'alt']) {
-        const v = n.getAttribute(k);
-        if (v) s += `[${k}="${maskAttr(k, v, n)}"]`;
-      }
+      s = n.tagName.toLowerCase() + (n.id ? '#' + n.id : '') + (typeof n.className === 'string' && n.className.trim() ? '.' + n.className.trim().split(/\s+/).join('.') : '');
+      for (const k of ['aria-label', 'type', 'name', 'title', 'alt']) if (n.hasAttribute(k)) s += `[${k}="${maskAttr(k, n.getAttribute(k), n)}"]`;
     }
-    if (depth > 0 && len + s.length + 3 > 200) break;
+    if (parts.length && (parts.join(' > ') + s).length > 197) break;
     parts.unshift(s);
-    len += s.length + 3;
   }
   return parts.join(' > ');
 }
@@ -243,146 +199,112 @@ export function clickTarget(t) {
   return (el && el.closest && el.closest('button,a')) || el;
 }
 
-/** `{message, data:{nodeId, node}}` for an element, from the recorder's mirror (its rrweb id and snapshot). */
-export function domCrumb(category, el, mirror, maskAttr, extra) {
+/** A `ui.*` breadcrumb for an element, with its rrweb id and snapshot from the recorder's mirror. */
+export function domCrumb(category, el, mirror, maskAttr) {
   let data = {};
   const id = el ? mirror.getId(el) : -1;
-  const meta = id > 0 && mirror.getMeta && mirror.getMeta(el);
+  const meta = id > 0 && mirror.getMeta(el);
   if (meta && meta.type === 2) {
     const attributes = {};
     for (const k of RECORDED_ATTRS) {
-      if (meta.attributes[k] === undefined) continue;
-      attributes[k === 'data-testid' || k === 'data-test-id' ? 'testId' : k] = meta.attributes[k];
+      const v = meta.attributes[k];
+      if (v !== undefined) attributes[k.includes('test') ? 'testId' : k] = v;
     }
     const textContent = (meta.childNodes || []).filter((c) => c.type === 3 && c.textContent).map((c) => c.textContent.trim()).join('');
     data = { nodeId: id, node: { id, tagName: meta.tagName, textContent, attributes } };
   }
-  let message = '<unknown>';
-  try {
-    message = (el && describe(el, maskAttr)) || message;
-  } catch {
-    // keep <unknown>
-  }
-  return { timestamp: now() / 1000, type: 'default', category, message, data: Object.assign(data, extra) };
+  const message = guard(describe)(el, maskAttr) || '<unknown>';
+  return { timestamp: now() / 1000, type: 'default', category, message, data };
 }
 
 /**
- * Listens for clicks and typing on the page and hands `ui.*` breadcrumbs to `add`. `rrwebEvent(e)` must be
- * called for every recorded event (clicks are counted and mutations / scrolls seen from them). Returns
- * `{ rrwebEvent, stop }`.
+ * Listens for clicks and typing and hands `ui.click`, `ui.input` and `ui.multiClick` breadcrumbs to `add`.
+ * `rrwebEvent(e)` must see every recorded event: the click detector counts clicks and notes DOM changes from
+ * them. Returns `{ rrwebEvent, stop }`.
  */
 export function watchDom(add, mirror, maskAttr) {
-  const clicks = [];
-  let lastMutation = 0;
-  let lastScroll = 0;
-  let timer = 0;
+  let clicks = [];
   let typing = null;
   let typingTimer = 0;
   let lastClick = null;
   let lastClickAt = 0;
 
-  const judge = () => {
-    timer = 0;
-    const t = now();
-    for (let i = clicks.length - 1; i >= 0; i--) {
-      const c = clicks[i];
-      if (c.mutationAfter === undefined && lastMutation >= c.at) c.mutationAfter = lastMutation - c.at;
-      if (c.scrollAfter === undefined && lastScroll >= c.at) c.scrollAfter = lastScroll - c.at;
-      if (c.at + CLICK_TIMEOUT_MS > t) continue;
-      clicks.splice(i, 1);
-      const slow = !(c.scrollAfter !== undefined && c.scrollAfter <= SCROLL_MS) && !(c.mutationAfter !== undefined && c.mutationAfter <= SLOW_MS);
-      const base = { type: 'default', message: c.crumb.message, timestamp: c.crumb.timestamp };
-      const data = Object.assign({}, c.crumb.data, { url: location.href });
-      if (slow) {
-        const after = Math.min(c.mutationAfter === undefined ? CLICK_TIMEOUT_MS : c.mutationAfter, CLICK_TIMEOUT_MS);
-        add(Object.assign(base, { category: 'ui.slowClickDetected', data: Object.assign(data, { timeAfterClickMs: after, endReason: after < CLICK_TIMEOUT_MS ? 'mutation' : 'timeout', clickCount: c.count || 1 }) }));
-      } else if (c.count > 1) {
-        add(Object.assign(base, { category: 'ui.multiClick', data: Object.assign(data, { clickCount: c.count, metric: true }) }));
-      }
-    }
-    if (clicks.length && !timer) timer = setTimeout(judge, 1000);
-  };
-
   // Only buttons, links that stay on the page and submit/button inputs are judged (handleClick.ts).
   const judged = (el) => {
     const tag = el.tagName;
-    if (tag === 'BUTTON') return true;
-    if (tag === 'INPUT') return ['submit', 'button'].includes(el.getAttribute('type') || '');
-    if (tag === 'A') return !el.hasAttribute('download') && (!el.hasAttribute('target') || el.getAttribute('target') === '_self');
-    return false;
+    const target = el.getAttribute('target');
+    if (tag === 'INPUT') return ['submit', 'button'].includes(el.getAttribute('type'));
+    return tag === 'BUTTON' || (tag === 'A' && !el.hasAttribute('download') && (!target || target === '_self'));
   };
 
   const onClick = (e) => {
-    try {
-      const el = clickTarget(e.target);
-      if (!el) return;
-      // Repeated clicks on one element, each within 1 s of the last, make one breadcrumb (the SDK's DOM
-      // instrumentation does the same); the detector below counts them from the recording.
-      const t = now();
-      const again = el === lastClick && t - lastClickAt < 1000;
-      lastClick = el;
-      lastClickAt = t;
-      if (again) return;
-      const crumb = domCrumb('ui.click', el, mirror, maskAttr);
-      add(crumb);
-      if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !judged(el) || typeof crumb.data.nodeId !== 'number') return;
-      const at = crumb.timestamp * 1000;
-      if (clicks.some((c) => c.node === el && Math.abs(c.at - at) < 1000)) return;
-      clicks.push({ node: el, at, crumb, count: 0 });
-      if (!timer) timer = setTimeout(judge, 1000);
-    } catch {
-      // never into the app
-    }
+    const el = clickTarget(e.target);
+    if (!el) return;
+    // Repeated clicks on one element, each within 1 s of the last, make one breadcrumb (as the SDK's DOM
+    // instrumentation does); the detector counts them from the recording.
+    const t = now();
+    const again = el === lastClick && t - lastClickAt < 1000;
+    lastClick = el;
+    lastClickAt = t;
+    if (again) return;
+    const crumb = domCrumb('ui.click', el, mirror, maskAttr);
+    add(crumb);
+    if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !judged(el) || !crumb.data.nodeId) return;
+    const c = { node: el, at: t, count: 0 };
+    clicks.push(c);
+    // Judged CLICK_TIMEOUT_MS later: repeated clicks on a page that answered (its first DOM change after the
+    // click came within SLOW_MS) are
+    // a ui.multiClick. (Sentry calls the unanswered ones slow clicks; that breadcrumb is not made here.)
+    setTimeout(() => {
+      clicks = clicks.filter((x) => x !== c);
+      if (c.count > 1 && c.changed <= SLOW_MS) {
+        add({ ...crumb, category: 'ui.multiClick', data: { ...crumb.data, url: location.href, clickCount: c.count, metric: true } });
+      }
+    }, CLICK_TIMEOUT_MS);
   };
 
   // One ui.input per element and burst of typing (the SDK's DOM instrumentation debounces keypresses by 1 s).
   const onKeypress = (e) => {
-    try {
-      const el = e.target;
-      if (!el || el.nodeType !== 1) return;
-      if (typing !== el) add(domCrumb('ui.input', el, mirror, maskAttr));
-      typing = el;
-      clearTimeout(typingTimer);
-      typingTimer = setTimeout(() => (typing = null), 1000);
-    } catch {
-      // never into the app
-    }
+    const el = e.target;
+    if (typing !== el) add(domCrumb('ui.input', el, mirror, maskAttr));
+    typing = el;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => (typing = null), 1000);
   };
 
-  const onKeydown = (e) => {
-    try {
-      const { metaKey, shiftKey, ctrlKey, altKey, key, target } = e;
-      if (!target || !key || target.isContentEditable || ['INPUT', 'TEXTAREA'].includes(target.tagName)) return;
-      if (!(metaKey || ctrlKey || altKey) && key.length === 1) return;
-      add(domCrumb('ui.keyDown', target, mirror, maskAttr, { metaKey, shiftKey, ctrlKey, altKey, key }));
-    } catch {
-      // never into the app
-    }
-  };
-
-  const opts = { capture: true, passive: true };
-  document.addEventListener('click', onClick, opts);
-  document.addEventListener('keypress', onKeypress, opts);
-  document.addEventListener('keydown', onKeydown, opts);
+  const offs = [listen(document, 'click', onClick), listen(document, 'keypress', onKeypress)];
   return {
     rrwebEvent(ev) {
-      if (ev.type !== 3 || !ev.data) return;
-      const s = ev.data.source;
+      const d = ev.data;
+      if (ev.type !== 3) return;
       // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet.
-      if ([0, 7, 8, 9, 13, 14, 15].includes(s)) lastMutation = ev.timestamp;
-      else if (s === 3) lastScroll = ev.timestamp;
-      else if (s === 2 && ev.data.type === 2) {
-        const node = clickTarget(mirror.getNode(ev.data.id));
+      if ([0, 7, 8, 9, 13, 14, 15].includes(d.source)) {
+        for (const c of clicks) if (c.changed === undefined) c.changed = ev.timestamp - c.at;
+      } else if (d.source === 2 && d.type === 2) {
+        const node = clickTarget(mirror.getNode(d.id));
         for (const c of clicks) if (c.node === node) c.count++;
       }
     },
     stop() {
-      document.removeEventListener('click', onClick, opts);
-      document.removeEventListener('keypress', onKeypress, opts);
-      document.removeEventListener('keydown', onKeydown, opts);
-      clearTimeout(timer);
-      clearTimeout(typingTimer);
-      clicks.length = 0;
+      offs.forEach((off) => off());
+      clicks = [];
     },
   };
+}
+
+/** `fn` that never throws into the page (returns undefined instead). */
+export const guard = (fn) => (...a) => {
+  try {
+    return fn(...a);
+  } catch {
+    // never into the app
+  }
+};
+
+/** Adds a capturing, passive listener that never throws into the page; returns the function that removes it. */
+export function listen(target, type, fn) {
+  const h = guard(fn);
+  const opts = { capture: true, passive: true };
+  target.addEventListener(type, h, opts);
+  return () => target.removeEventListener(type, h, opts);
 }

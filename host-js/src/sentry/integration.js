@@ -1,38 +1,27 @@
 // ringflateReplay: a Sentry integration in which the ringflate worker owns the replay (sampling, buffer,
 // segments, compression) and the SDK keeps breadcrumbs, error capture, scope and transport.
 //
-// Only the SDK's public API is used: the integration hooks (afterAllSetup, processEvent), client.on(…) events,
-// client.sendEnvelope, client.getDsn / getOptions / getSdkMetadata / getIntegrationByName /
-// recordDroppedEvent, and @sentry/core's exported functions. Where this follows Sentry's own replay, the file
+// Only the SDK's public API is used: the integration hooks (afterAllSetup, processEvent, processSpan),
+// client.on(…) events, client.sendEnvelope, client.getDsn / getOptions / getSdkMetadata / getIntegrationByName
+// / recordDroppedEvent, and @sentry/core's exported functions. Where this follows Sentry's own replay, the file
 // of getsentry/sentry-javascript packages/replay-internal it follows is named.
 import { record } from '@sentry-internal/rrweb';
 import { debug, normalize, isSentryRequestUrl, getClient, getCurrentScope, getActiveSpan, getDynamicSamplingContextFromSpan } from '@sentry/core';
-import { createEngine } from '../core.js';
+// The engine core is ringflate's own, shared with startReplay (one copy in an app that uses both).
+import { createEngine } from 'ringflate';
 import { recordOptions } from './recording.js';
-import { breadcrumbEvent, spanEvent, copyBreadcrumb, networkSpan, historySpan, memorySpan, observePerformance, watchDom } from './events.js';
+import { breadcrumbEvent, spanEvent, copyBreadcrumb, networkSpan, historySpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
 import { sameCore, prepareReplayEvent, replayEnvelope, readResponse } from './envelope.js';
 
-export const NAME = 'RingflateReplay';
-// Retries after a failed send (src/util/sendReplay.ts: 5 s, then ×2, ×3).
-const RETRY_MS = [5000, 10000, 30000];
 const ACTIVITY = ['pointerdown', 'keydown', 'scroll', 'touchstart'];
-// Sentry's replay_event and context limits (src/coreHandlers/util/addSegmentDetailsToContext.ts).
-const MAX_NAMES = 100;
-// Sentry's replay refuses to sample this SDK-internal error (src/constants.ts UNABLE_TO_SEND_REPLAY).
-const UNABLE_TO_SEND = 'Unable to send Replay';
 
-// One recorder per page: a second ringflateReplay (or a second client) does not start.
-let active = null;
 
-function log(client, level, message) {
-  try {
-    // A second @sentry/core copy has its own logger switch: turn it on when the client asked for debug.
-    if (client && !sameCore(client) && client.getOptions().debug && debug.isEnabled && !debug.isEnabled()) debug.enable();
-    debug[level](message);
-  } catch {
-    // never into the app
-  }
-}
+/** Writes `ringflate: <text>` on the SDK's logger (shown with `debug: true`). */
+const log = guard((client, text, level = 'error') => {
+  // A second @sentry/core copy has its own logger switch: turn it on when the client asked for debug.
+  if (!sameCore(client) && client.getOptions().debug && !debug.isEnabled()) debug.enable();
+  debug[level]('ringflate: ' + text);
+});
 
 /**
  * @param {import('../sentry').RingflateReplayOptions} [options]
@@ -44,20 +33,19 @@ export function ringflateReplay(options) {
   let state = null;
 
   // Sentry.init without a dsn sets up no integration at all: say so once the SDK has had its chance.
-  setTimeout(() => {
-    if (setUp) return;
-    const c = safe(() => getClient());
-    if (c && !c.getDsn()) log(c, 'error', 'ringflate: Sentry.init has no dsn, so the SDK set up no integrations and ringflateReplay records nothing');
-  }, 0);
+  setTimeout(guard(() => {
+    const c = getClient();
+    if (!setUp && c && !c.getDsn()) log(c, 'Sentry.init has no dsn, so no replay is recorded');
+  }));
 
-  const integration = {
-    name: NAME,
+  return {
+    name: 'RingflateReplay',
     afterAllSetup(client) {
       setUp = true;
       try {
         state = start(client, o);
       } catch (e) {
-        log(client, 'error', 'ringflate: ringflateReplay could not start: ' + (e && e.message));
+        log(client, 'could not start: ' + e);
       }
     },
     processEvent(event, hint) {
@@ -67,109 +55,64 @@ export function ringflateReplay(options) {
         return event;
       }
     },
-    // Streamed spans carry the replay id as an attribute (src/integration.ts processSpan).
-    processSpan(span) {
-      try {
-        if (state) state.processSpan(span);
-      } catch {
-        // never into the app
-      }
-    },
-    /** The current replay id, once the worker has started one that is recording. */
-    getReplayId() {
-      return state && state.engine.mode !== 'off' ? state.engine.replayId : undefined;
-    },
-    /** `session`, `buffer`, or undefined when not recording (as Sentry's getRecordingMode). */
-    getRecordingMode() {
-      const m = state && state.engine.mode;
-      return m && m !== 'off' ? m : undefined;
-    },
+    /** The current replay id while recording. */
+    getReplayId: () => (state && state.mode() ? state.engine.replayId : undefined),
     /** Buffer mode: sends the buffered history now and continues as a session; session mode: sends what is pending. */
-    flush() {
-      if (state) state.engine.flush();
-    },
+    flush: () => state && state.engine.flush(),
     /** Sends what is pending and stops recording. */
-    stop() {
-      if (state) state.stop();
-    },
+    stop: () => state && state.stop(),
   };
-  return integration;
-}
-
-function safe(fn) {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
 }
 
 function start(client, o) {
-  const other = client.getIntegrationByName && client.getIntegrationByName('Replay');
-  if (other) {
-    log(client, 'error', "ringflate: Sentry's replayIntegration is installed too; two replay integrations would record the page twice. Remove one of them: ringflateReplay is not starting");
-    return null;
-  }
-  if (active) {
-    log(client, 'error', 'ringflate: ringflateReplay is already recording this page (a second instance or a second client); this one is not starting');
-    return null;
-  }
-  if (!client.getDsn()) {
-    log(client, 'error', 'ringflate: the Sentry client has no dsn; ringflateReplay has nowhere to send replays and is not starting');
-    return null;
-  }
-  if (!o.workerUrl) {
-    log(client, 'error', "ringflate: ringflateReplay needs workerUrl, the URL of ringflate-worker.js served by your app (e.g. ringflateReplay({ workerUrl: '/assets/ringflate-worker.js' })); not starting");
-    return null;
-  }
+  const say = (text, level) => log(client, text, level);
   const co = client.getOptions();
   const sessionSampleRate = co.replaysSessionSampleRate;
   const errorSampleRate = co.replaysOnErrorSampleRate;
-  if (sessionSampleRate == null && errorSampleRate == null) {
-    log(client, 'warn', 'ringflate: replays are off: neither replaysSessionSampleRate nor replaysOnErrorSampleRate is set in Sentry.init');
-    return null;
-  }
+  const not = (why) => say(why + ': ringflateReplay is not starting');
+  // Sentry de-duplicates integrations by name only, so its own replay can be installed beside this one.
+  if (client.getIntegrationByName('Replay')) return not("Sentry's replayIntegration is installed too; remove one");
+  if (!o.workerUrl) return not('ringflateReplay needs workerUrl, the URL of ringflate-worker.js on your site');
+  if (sessionSampleRate == null && errorSampleRate == null) return not('replaysSessionSampleRate and replaysOnErrorSampleRate are unset');
   const withScope = sameCore(client);
-  if (!withScope) {
-    log(client, 'warn', "ringflate: this @sentry/core is not the Sentry client's (two SDK copies in the bundle); replay events get the client's event processing but not the scope's data (tags, user, trace context)");
-  }
+  if (!withScope) say('a second @sentry/core is bundled: replay events miss the scope data', 'warn');
 
   const rec = recordOptions(o);
   const mirror = record.mirror;
   const limits = {};
   const posted = new Set(); // error ids already handed to the worker
-  let names = new Set(); // transaction names for the next segment's segment_names
+  let names = new Set(); // span / transaction names for the next segment's segment_names
   let stopRecording = null;
   let dom = null;
   let stopPerf = null;
   let firstSegment = true; // nothing handed over yet in this replay: checkouts carry the options event
   let lastEvent = null; // the last replay_event prepared, for the unload path
   let queue = Promise.resolve();
-  let awaitingBuffer = false; // a sampled error asked for the buffer; until it is sent the DSC stays without replay_id
+  let awaitingBuffer = false; // a sampled error asked for the buffer; until it is sent the DSC has no replay_id
   let done = false; // the replay ended here (stop(), a refusal, a rate limit)
   let refused = false; // Sentry refused or rate-limited a segment: nothing more is sent
+  let offs = [];
 
   // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
-  // pageload span) get the replay id written in, and lose it when the replay ends (src/util/resetReplayIdOnDynamicSamplingContext.ts).
-  const markDsc = (id) => {
+  // pageload span) get the replay id, and lose it when the replay ends (src/util/resetReplayIdOnDynamicSamplingContext.ts).
+  const markDsc = guard((id) => {
     if (!withScope) return;
-    safe(() => {
-      const dsc = getCurrentScope().getPropagationContext().dsc;
-      if (dsc) id ? (dsc.replay_id = id) : delete dsc.replay_id;
-      const span = getActiveSpan();
-      const d = span && getDynamicSamplingContextFromSpan(span);
+    const span = getActiveSpan();
+    for (const d of [getCurrentScope().getPropagationContext().dsc, span && getDynamicSamplingContextFromSpan(span)]) {
       if (d) id ? (d.replay_id = id) : delete d.replay_id;
-    });
-  };
+    }
+  });
 
-  const recording = () => !!stopRecording;
-  const addCustom = (ev) => {
-    if (recording()) engine.add([ev]);
-  };
+  const addCustom = (ev) => stopRecording && engine.add([ev]);
   const addSpan = (s) => addCustom(spanEvent(s));
   const addCrumb = (b) => addCustom(breadcrumbEvent(b, normalize));
+  const addMemory = () => {
+    const m = memorySpan();
+    if (m) addSpan(m);
+  };
 
   // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
+  const f = rec.flags;
   const optionsEvent = () => ({
     type: 5,
     timestamp: Date.now(),
@@ -180,9 +123,9 @@ function start(client, o) {
         sessionSampleRate,
         errorSampleRate,
         useCompressionOption: true,
-        blockAllMedia: rec.flags.blockAllMedia,
-        maskAllText: rec.flags.maskAllText,
-        maskAllInputs: rec.flags.maskAllInputs,
+        blockAllMedia: f.blockAllMedia,
+        maskAllText: f.maskAllText,
+        maskAllInputs: f.maskAllInputs,
         useCompression: true,
         networkDetailHasUrls: false,
         networkCaptureBodies: true,
@@ -196,38 +139,31 @@ function start(client, o) {
     if (stopRecording || done) return;
     dom = watchDom(addCrumb, mirror, rec.maskAttr);
     stopPerf = observePerformance(addSpan, (n) => mirror.getId(n));
-    stopRecording = safe(() =>
-      record(Object.assign({}, rec.options, {
-        emit(ev) {
-          try {
-            dom.rrwebEvent(ev);
-            engine.add([ev]);
-            if (ev.type === 2 && firstSegment) engine.add([optionsEvent()]);
-          } catch (e) {
-            log(client, 'error', 'ringflate: ' + (e && e.message));
-          }
-        },
-      })),
-    ) || null;
-    if (!stopRecording) log(client, 'error', 'ringflate: the recorder could not start on this page');
-    const m = memorySpan();
-    if (m) addSpan(m);
+    stopRecording = guard(record)(
+      {
+        ...rec.options,
+        emit: guard((ev) => {
+          dom.rrwebEvent(ev);
+          engine.add([ev]);
+          if (ev.type === 2 && firstSegment) engine.add([optionsEvent()]);
+        }),
+      },
+    );
+    if (stopRecording) addMemory();
+    else say('the recorder failed to start');
   };
 
   const stopRrweb = () => {
-    if (stopRecording) safe(stopRecording);
-    stopRecording = null;
+    if (stopRecording) guard(stopRecording)();
     if (dom) dom.stop();
     if (stopPerf) stopPerf();
-    dom = stopPerf = null;
+    stopRecording = dom = stopPerf = null;
   };
 
+  // Calls `fn` once at the next user input.
   const onInput = (fn) => {
-    const h = () => {
-      ACTIVITY.forEach((t) => removeEventListener(t, h, true));
-      if (!done) fn();
-    };
-    ACTIVITY.forEach((t) => addEventListener(t, h, { capture: true, passive: true }));
+    const off = () => offs.forEach((x) => x());
+    offs = ACTIVITY.map((t) => listen(globalThis, t, () => (off(), done || fn())));
   };
 
   const stopReplay = (why) => {
@@ -235,33 +171,29 @@ function start(client, o) {
     done = true;
     stopRrweb();
     engine.stop();
-    markDsc(null);
-    document.removeEventListener('visibilitychange', onVisibility);
-    removeEventListener('pagehide', onPageHide);
-    if (active === api) active = null;
-    if (why) log(client, 'warn', 'ringflate: replay stopped: ' + why);
+    markDsc();
+    offs.forEach((x) => x());
+    offHide();
+    offVisible();
+    if (why) say('replay stopped: ' + why, 'warn');
   };
 
-  // Sends one envelope; retries when there was no answer, stops on a refusal or a rate limit
-  // (src/util/sendReplay.ts, src/replay.ts _runFlush).
-  const send = (env, attempt) =>
-    Promise.resolve(client.sendEnvelope(env)).then(
-      (resp) => settle(readResponse(resp, limits), env, attempt),
-      () => settle('retry', env, attempt),
-    );
-  const settle = (verdict, env, attempt) => {
-    if (verdict === 'ok' || refused) return;
-    if (verdict === 'retry' && attempt < RETRY_MS.length) {
-      return new Promise((r) => setTimeout(r, RETRY_MS[attempt])).then(() => send(env, attempt + 1));
-    }
-    refused = true;
-    safe(() => client.recordDroppedEvent(isLimited() ? 'ratelimit_backoff' : 'send_error', 'replay'));
-    stopReplay(isLimited() ? 'rate limited by Sentry' : verdict === 'retry' ? 'could not reach Sentry after 3 retries' : 'Sentry refused a segment');
-  };
-  const isLimited = () => readResponse({ statusCode: 200 }, limits) === 'stop';
+  // Sends one envelope; retries after 5, 10 and 30 s when there was no answer, stops on a refusal or a rate
+  // limit (src/util/sendReplay.ts, src/replay.ts _runFlush).
+  const send = (env, n = 0) =>
+    Promise.resolve(client.sendEnvelope(env))
+      .then((resp) => readResponse(resp, limits), () => 'retry')
+      .then((verdict) => {
+        if (verdict === 'ok' || refused) return;
+        if (verdict === 'retry' && n < 3) return new Promise((r) => setTimeout(r, 5000 * [1, 2, 6][n])).then(() => send(env, n + 1));
+        refused = true;
+        const limited = readResponse({ statusCode: 200 }, limits) === 'stop';
+        guard(() => client.recordDroppedEvent(limited ? 'ratelimit_backoff' : 'send_error', 'replay'))();
+        stopReplay(limited ? 'rate limited by Sentry' : verdict === 'retry' ? 'Sentry could not be reached' : 'Sentry refused a segment');
+      });
 
   const takeNames = () => {
-    const n = Array.from(names);
+    const n = [...names];
     names = new Set();
     return n;
   };
@@ -272,40 +204,32 @@ function start(client, o) {
     awaitingBuffer = false;
     const base = JSON.parse(seg.replayEvent);
     const segmentNames = takeNames();
-    const m = memorySpan();
-    if (m) addSpan(m);
-    queue = queue.then(
-      () =>
-        new Promise((resolve) =>
-          prepareReplayEvent(client, base, segmentNames, withScope, (ev) => {
-            if (!ev || refused) return resolve();
-            lastEvent = ev;
-            resolve(send(replayEnvelope(client, ev, seg.body), 0));
-          }),
-        ),
-    ).catch((e) => log(client, 'error', 'ringflate: ' + (e && e.message)));
+    addMemory();
+    queue = queue.then(() =>
+      new Promise((resolve) =>
+        prepareReplayEvent(client, base, segmentNames, withScope, (ev) => {
+          if (ev && !refused) resolve(send(replayEnvelope(client, (lastEvent = ev), seg.body)));
+          else resolve();
+        }),
+      ),
+    );
   };
 
   // Unload: the worker has no time to answer, so the open segment it already streamed back is sent now.
   // Sentry's fetch transport starts its (keepalive) request inside sendEnvelope, synchronously.
-  const onPageHide = () => {
-    try {
-      const p = engine.partial();
-      if (!p || !p.replayEvent || done) return;
-      const base = JSON.parse(p.replayEvent);
-      let ev = null;
-      prepareReplayEvent(client, base, takeNames(), withScope, (e) => (ev = e || ev));
-      // An asynchronous event processor would answer too late: reuse what the last segment's processing gave.
-      if (!ev && lastEvent) ev = Object.assign({}, lastEvent, base, { event_id: base.replay_id, segment_names: [] });
-      if (!ev) return;
-      client.sendEnvelope(replayEnvelope(client, ev, p.body));
-      engine.delivered(p);
-    } catch (e) {
-      log(client, 'error', 'ringflate: ' + (e && e.message));
-    }
-  };
-
-  const onVisibility = () => engine.hidden(document.visibilityState === 'hidden');
+  const offHide = listen(globalThis, 'pagehide', () => {
+    const p = engine.partial();
+    if (!p || done) return;
+    const base = JSON.parse(p.replayEvent);
+    let ev = null;
+    prepareReplayEvent(client, base, takeNames(), withScope, (e) => (ev = e));
+    // An asynchronous event processor would answer too late: reuse what the last segment's processing gave.
+    if (!ev && lastEvent) ev = { ...lastEvent, ...base, event_id: base.replay_id, segment_names: [] };
+    if (!ev) return;
+    client.sendEnvelope(replayEnvelope(client, ev, p.body));
+    engine.delivered(p);
+  });
+  const offVisible = listen(document, 'visibilitychange', () => engine.hidden(document.visibilityState === 'hidden'));
 
   const engine = createEngine({
     workerUrl: o.workerUrl,
@@ -319,124 +243,91 @@ function start(client, o) {
     },
     batchMs: o.batchMs,
     onStarted(s) {
-      firstSegment = s.segmentId === 0;
+      firstSegment = !s.segmentId;
       if (s.mode === 'session') markDsc(s.replayId);
       if (s.mode !== 'off') startRecording();
     },
-    onSegment,
-    onCheckout() {
-      if (recording()) safe(() => record.takeFullSnapshot(true));
-    },
+    onSegment: guard(onSegment),
+    onCheckout: () => stopRecording && guard(record.takeFullSnapshot)(true),
     onPause() {
       stopRrweb();
-      onInput(() => {
-        engine.resume();
-        startRecording();
-      });
+      onInput(() => (engine.resume(), startRecording()));
     },
     onStopped(reason) {
       stopRrweb();
       // After an idle or too-long replay a new one starts at the next user input.
-      if (reason === 'idle' || reason === 'maxDuration') onInput(() => engine.restart());
+      if (reason === 'idle' || reason === 'maxDuration') onInput(engine.restart);
     },
-    onError(e) {
-      // Without a code the worker could not be created, loaded or started: nothing will be recorded.
-      log(client, 'error', e.code ? e.message : e.message + ' (ringflateReplay records nothing on this page)');
-    },
+    // Without a code the worker could not be created, loaded or started: nothing will be recorded.
+    onError: (e) => log(client, e.message.slice(11) + (e.code ? '' : ' (no replay is recorded)')),
   });
 
-  document.addEventListener('visibilitychange', onVisibility);
-  addEventListener('pagehide', onPageHide);
-
-  client.on('beforeAddBreadcrumb', (crumb, hint) => {
-    try {
-      if (!recording() || !crumb) return;
-      const c = crumb.category;
-      if (c === 'fetch' || c === 'xhr') {
-        const s = networkSpan(crumb, hint);
-        if (s && !isSentryRequestUrl(s.name, client)) addSpan(s);
-        return;
-      }
-      if (c === 'navigation' && crumb.data && crumb.data.to) addSpan(historySpan(crumb));
-      const b = copyBreadcrumb(crumb, normalize);
-      if (b) addCrumb(b);
-    } catch {
-      // never into the app
+  const on = (hook, fn) => client.on(hook, guard(fn));
+  on('beforeAddBreadcrumb', (crumb, hint) => {
+    const c = crumb.category;
+    if (!stopRecording) return;
+    if (c === 'fetch' || c === 'xhr') {
+      const s = networkSpan(crumb, hint);
+      if (s && !isSentryRequestUrl(s.name, client)) addSpan(s);
+      return;
     }
+    if (c === 'navigation' && crumb.data && crumb.data.to) addSpan(historySpan(crumb));
+    const b = copyBreadcrumb(crumb, normalize);
+    if (b) addCrumb(b);
   });
 
+  const addName = (n) => n && names.size < 100 && names.add(n);
   // Error ids and trace ids reach the next segment once their events were sent (src/coreHandlers/handleAfterSendEvent.ts).
-  client.on('afterSendEvent', (event, resp) => {
-    try {
-      const code = resp && resp.statusCode;
-      if (!event || !code || code < 200 || code >= 300 || engine.mode === 'off') return;
-      if (!event.type) {
-        // Buffer mode: only exceptions take a draw (in processEvent); other error events are not linked.
-        if (engine.mode !== 'session' || !event.event_id || posted.has(event.event_id)) return;
-        posted.add(event.event_id);
-        engine.error(event.event_id);
-      } else if (event.type === 'transaction') {
-        const t = event.contexts && event.contexts.trace && event.contexts.trace.trace_id;
-        if (t) engine.trace(t);
-        if (event.transaction && names.size < MAX_NAMES) names.add(event.transaction);
-      }
-    } catch {
-      // never into the app
+  on('afterSendEvent', (event, resp) => {
+    const code = resp && resp.statusCode;
+    if (!(code >= 200 && code < 300) || !mode()) return;
+    const id = event.event_id;
+    if (event.type === 'transaction') {
+      const t = event.contexts && event.contexts.trace;
+      if (t && t.trace_id) engine.trace(t.trace_id);
+      addName(event.transaction);
+    } else if (!event.type && mode() === 'session' && id && !posted.has(id)) {
+      // Buffer mode: only exceptions take a draw (in processEvent); other error events are not linked.
+      posted.add(id);
+      engine.error(id);
     }
   });
-
   // Streamed spans name their segment the same way (src/coreHandlers/handleProcessSegmentSpan.ts).
-  client.on('processSegmentSpan', (span) => {
-    try {
-      if (engine.mode === 'off' || !span) return;
-      if (span.trace_id) engine.trace(span.trace_id);
-      if (span.name && names.size < MAX_NAMES) names.add(span.name);
-    } catch {
-      // never into the app
-    }
+  on('processSegmentSpan', (span) => {
+    if (!mode()) return;
+    if (span.trace_id) engine.trace(span.trace_id);
+    addName(span.name);
   });
-
   // The dynamic sampling context carries the replay id in session mode (src/util/addGlobalListeners.ts).
-  client.on('createDsc', (dsc) => {
-    if (engine.mode === 'session' && !awaitingBuffer && engine.replayId && !done) dsc.replay_id = engine.replayId;
+  on('createDsc', (dsc) => {
+    if (mode() === 'session' && !awaitingBuffer && !done) dsc.replay_id = engine.replayId;
   });
 
-  const api = {
+  function mode() {
+    return done || engine.mode === 'off' ? undefined : engine.mode;
+  }
+
+  return {
     engine,
+    mode,
     stop: () => stopReplay(),
-    processSpan(span) {
-      const mode = engine.mode;
-      if (mode === 'off' || done || !span) return;
-      const a = span.attributes || (span.attributes = {});
-      if (!('sentry.replay_id' in a)) a['sentry.replay_id'] = engine.replayId;
-      if (mode === 'buffer' && !('sentry._internal.replay_is_buffering' in a)) a['sentry._internal.replay_is_buffering'] = true;
-    },
     // Tags and error sampling, as Sentry's event processor (src/coreHandlers/handleGlobalEvent.ts).
-    processEvent(event, hint) {
-      if (event.type === 'replay_event') {
-        delete event.breadcrumbs;
-        return event;
-      }
-      const mode = engine.mode;
-      if (mode === 'off' || done) return event;
-      const isError = !event.type;
-      if (!isError && event.type !== 'transaction') return event;
+    processEvent: (event, hint) => {
+      const m = mode();
+      const type = event.type;
+      if (type === 'replay_event') delete event.breadcrumbs;
+      if (!m || (type && type !== 'transaction')) return event;
       // Errors thrown inside the recorder are not the app's.
-      if (isError && hint.originalException && hint.originalException.__rrweb__) return null;
-      let tag = mode === 'session';
-      if (isError && mode === 'buffer') {
-        // Only exceptions can send the buffer, answered now from the worker's pre-drawn draws.
-        const md = event.sdkProcessingMetadata;
-        if (event.exception && event.message !== UNABLE_TO_SEND && !(md && md.hasDefaultSyntheticStacktrace)) {
-          if (event.event_id) posted.add(event.event_id);
-          tag = engine.error(event.event_id);
-          if (tag) awaitingBuffer = true;
-        }
+      if (!type && hint.originalException && hint.originalException.__rrweb__) return null;
+      let tag = m === 'session';
+      const md = event.sdkProcessingMetadata;
+      // Buffer mode: only exceptions can send the buffer, answered now from the worker's pre-drawn draws.
+      if (!type && m === 'buffer' && event.exception && !(md && md.hasDefaultSyntheticStacktrace)) {
+        posted.add(event.event_id);
+        tag = awaitingBuffer = engine.error(event.event_id);
       }
-      if (tag) event.tags = Object.assign({}, event.tags, { replayId: engine.replayId });
+      if (tag) event.tags = { ...event.tags, replayId: engine.replayId };
       return event;
     },
   };
-  active = api;
-  return api;
 }

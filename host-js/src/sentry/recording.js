@@ -3,6 +3,8 @@
 // all text and inputs masked and all media blocked unless turned off; the same class / data-attribute
 // selectors; `mask`, `unmask`, `block`, `unblock`, `ignore` add to them.
 
+import { guard } from './events.js';
+
 const MEDIA = 'img,image,svg,video,object,picture,embed,map,audio,link[rel="icon"],link[rel="apple-touch-icon"]';
 const join = (mine, defaults) => [...(mine || []), ...defaults].join(',');
 
@@ -37,13 +39,9 @@ export function recordOptions(o) {
     inlineImages: false,
     collectFonts: true,
     // Errors thrown inside the recorder are marked so the integration can drop them like Sentry does.
-    errorHandler: (err) => {
-      try {
-        err.__rrweb__ = true;
-      } catch {
-        // frozen error object
-      }
-    },
+    errorHandler: guard((err) => {
+      err.__rrweb__ = true;
+    }),
   };
   if (blockAllMedia) options.ignoreCSSAttributes = new Set(['background-image']);
   return { options, maskAttr, flags: { maskAllText, maskAllInputs, blockAllMedia } };
