@@ -16,6 +16,13 @@ import { ROOT } from './lib/bundle.mjs';
 const WORKER = '/w/ringflate-worker.js';
 const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; worker-src 'self'; connect-src 'self'; img-src 'self' data:";
 const TIMEOUT = 25000;
+// The SDK versions under test, each bundled into its own page: @sentry/browser 11 (the top-level one) and 10
+// (an aliased devDependency, with its own @sentry/core, which ringflate/sentry then imports too).
+const V10 = path.join(ROOT, 'node_modules/sentry-browser-10');
+const SDKS = {
+  '/app': { version: '11.12.0', alias: {} },
+  '/app10': { version: '10.75.0', alias: { '@sentry/browser': V10, '@sentry/core': path.join(V10, 'node_modules/@sentry/core') } },
+};
 
 let srv;
 let browser;
@@ -29,19 +36,22 @@ before(async () => {
   assert.ok(fs.existsSync(workerFile), 'dist/ringflate-worker.js is missing: run node worker/build.mjs first');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-sentry-int-'));
   const pages = path.join(ROOT, 'tests/pages');
-  const bundle = path.join(tmp, 'sentry-integration.js');
-  await build({
-    entryPoints: [path.join(pages, 'sentry-integration-page.js')],
-    bundle: true,
-    format: 'iife',
-    target: 'es2020',
-    outfile: bundle,
-    logLevel: 'error',
-    // Sentry's built-in blob: worker is compiled out; the control uses the ringflate worker file as its workerUrl.
-    define: { __SENTRY_EXCLUDE_REPLAY_WORKER__: 'true' },
-    // ringflate/sentry takes the engine core from the package's main entry.
-    alias: { ringflate: path.join(ROOT, 'host-js/src/core.js') },
-  });
+  const bundles = {};
+  for (const [base, v] of Object.entries(SDKS)) {
+    bundles[base] = path.join(tmp, base.slice(1) + '.js');
+    await build({
+      entryPoints: [path.join(pages, 'sentry-integration-page.js')],
+      bundle: true,
+      format: 'iife',
+      target: 'es2020',
+      outfile: bundles[base],
+      logLevel: 'error',
+      // Sentry's built-in blob: worker is compiled out; the control uses the ringflate worker file as its workerUrl.
+      define: { __SENTRY_EXCLUDE_REPLAY_WORKER__: 'true' },
+      // ringflate/sentry takes the engine core from the package's main entry; the SDK is the version under test.
+      alias: { ringflate: path.join(ROOT, 'host-js/src/core.js'), ...v.alias },
+    });
+  }
   srv = await startServer({ sentry: { tunnel: '/tunnel', expectCompressed: true } });
   // While `limitReplays` is set this answers every envelope itself: replay envelopes get 429 with
   // X-Sentry-Rate-Limits for the replay category (kept in `limited`), the others 200 (kept in srv.envelopes).
@@ -68,9 +78,11 @@ before(async () => {
       res.end('{}');
     });
   });
-  srv.file('/app/index.html', path.join(pages, 'sentry-integration.html'), { 'Content-Security-Policy': PAGE_CSP });
-  srv.file('/app/csp-watch.js', path.join(pages, 'csp-watch.js'));
-  srv.file('/app/sentry-integration.js', bundle);
+  for (const base of Object.keys(SDKS)) {
+    srv.file(`${base}/index.html`, path.join(pages, 'sentry-integration.html'), { 'Content-Security-Policy': PAGE_CSP });
+    srv.file(`${base}/csp-watch.js`, path.join(pages, 'csp-watch.js'));
+    srv.file(`${base}/sentry-integration.js`, bundles[base]);
+  }
   srv.body('/api/orders', JSON.stringify({ orders: [1042, 1043] }), { 'Content-Type': 'application/json' });
   srv.file(WORKER, workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'" });
   srv.file('/w/nowasm/ringflate-worker.js', workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self'" });
@@ -84,11 +96,11 @@ after(async () => {
 });
 
 /** Opens the test page; returns { page, seen, replayId } once the integration reports a replay id. */
-async function openPage(params, { waitReplay = true } = {}) {
+async function openPage(params, { waitReplay = true, base = '/app' } = {}) {
   const page = await browser.newPage();
   const seen = watchPage(page);
   const q = new URLSearchParams({ dsn: srv.dsn, worker: WORKER, ...params });
-  await page.goto(`${srv.origin}/app/index.html?${q}`);
+  await page.goto(`${srv.origin}${base}/index.html?${q}`);
   await page.waitForFunction(() => window.__appReady === true, null, { timeout: TIMEOUT });
   if (!waitReplay) return { page, seen };
   const replayId = await page
@@ -157,9 +169,10 @@ async function typeInto(page, text) {
   await page.keyboard.type(text, { delay: 15 });
 }
 
-test('session mode: recordings, custom events, error linking and the replay_event beside Sentry\'s own', async (t) => {
-  const rf = await openPage({ which: 'ringflate', mode: 'session' });
-  const ctl = await openPage({ which: 'sentry', mode: 'session' });
+for (const [base, sdk] of Object.entries(SDKS)) test(`@sentry/browser ${sdk.version}, session mode: recordings, custom events, error linking and the replay_event beside Sentry's own`, async (t) => {
+  const rf = await openPage({ which: 'ringflate', mode: 'session' }, { base });
+  const ctl = await openPage({ which: 'sentry', mode: 'session' }, { base });
+  assert.equal(await rf.page.evaluate(() => window.Sentry.SDK_VERSION), sdk.version);
   await srv.waitFor(() => segmentsOf(rf.replayId).length >= 1, TIMEOUT, 'ringflate segment 0');
   const { page } = rf;
   await page.evaluate(() => console.log('checkout step', { cart: 3, total: '42.00' }));
@@ -168,24 +181,29 @@ test('session mode: recordings, custom events, error linking and the replay_even
   await page.click('#refresh');
   await page.waitForFunction(() => document.getElementById('status').textContent === 'Orders: 2');
   await page.evaluate(() => history.pushState({}, '', location.pathname + location.search + '#review'));
-  await page.evaluate(() => window.Sentry.captureException(new Error('payment declined')));
+  const failure = `payment declined (${sdk.version})`;
+  const spanName = `checkout flow (${sdk.version})`;
+  await page.evaluate((m) => window.Sentry.captureException(new Error(m)), failure);
   // A transaction, sent when its span ends: its trace id and name reach the replay (trace_ids, segment_names).
-  await page.evaluate(() => window.Sentry.startSpan({ name: 'checkout flow', forceTransaction: true }, () => {}));
+  await page.evaluate((name) => window.Sentry.startSpan({ name, forceTransaction: true }, () => {}), spanName);
 
-  await srv.waitFor(() => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'payment declined'), TIMEOUT, 'the error event');
-  const err = errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'payment declined');
+  await srv.waitFor(() => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === failure), TIMEOUT, 'the error event');
+  const err = errorEvents().find((e) => e.event.exception?.values?.[0]?.value === failure);
   assert.equal(err.event.tags?.replayId, rf.replayId, 'the error is tagged with the replay id');
   assert.equal(err.header.trace?.replay_id, rf.replayId, 'the dynamic sampling context carries replay_id');
   await srv.waitFor(() => segmentsOf(rf.replayId).some((s) => s.event.error_ids.includes(err.event.event_id)), TIMEOUT, 'a segment listing the error id');
   // The click detector judges clicks 7 s after them; the next segment carries ui.multiClick.
   await srv.waitFor(() => crumbs(eventsOf(rf.replayId), 'ui.multiClick').length > 0, TIMEOUT, 'ui.multiClick');
-  // SDK 11 streams spans: the segment span's trace id and name reach the replay (processSegmentSpan).
-  const checkoutSpan = () => spanItems().find((x) => x.span.name === 'checkout flow');
-  await srv.waitFor(checkoutSpan, TIMEOUT, 'the streamed checkout span');
-  const sp = checkoutSpan();
-  assert.equal(sp.header.trace?.replay_id, rf.replayId, "the span envelope's DSC names the replay");
-  await srv.waitFor(() => segmentsOf(rf.replayId).some((s) => s.event.trace_ids.includes(sp.span.trace_id)), TIMEOUT, 'a segment listing the trace id');
-  assert.ok(segmentsOf(rf.replayId).some((s) => s.event.segment_names.includes('checkout flow')), 'segment_names has the span name');
+  // SDK 11 streams spans (processSegmentSpan), SDK 10 sends a transaction (afterSendEvent): either way the trace id
+  // and the name reach the replay.
+  const checkout = () =>
+    spanItems().filter((x) => x.span.name === spanName).map((x) => ({ header: x.header, traceId: x.span.trace_id }))[0] ||
+    transactions().filter((x) => x.event.transaction === spanName).map((x) => ({ header: x.header, traceId: x.event.contexts.trace.trace_id }))[0];
+  await srv.waitFor(checkout, TIMEOUT, 'the checkout span or transaction');
+  const sp = checkout();
+  assert.equal(sp.header.trace?.replay_id, rf.replayId, "its envelope's DSC names the replay");
+  await srv.waitFor(() => segmentsOf(rf.replayId).some((s) => s.event.trace_ids.includes(sp.traceId)), TIMEOUT, 'a segment listing the trace id');
+  assert.ok(segmentsOf(rf.replayId).some((s) => s.event.segment_names.includes(spanName)), 'segment_names has the name');
 
   await srv.waitFor(() => segmentsOf(ctl.replayId).length >= 1, TIMEOUT, "Sentry's segment 0");
   await assertClean(rf.seen, page);
@@ -219,7 +237,7 @@ test('session mode: recordings, custom events, error linking and the replay_even
   assert.equal(mine.release, 'acme-orders@1.0.0');
   assert.equal(mine.platform, 'javascript');
   assert.equal(mine.request.headers['User-Agent'], theirs.request.headers['User-Agent']);
-  assert.ok(mine.urls[0].startsWith(`${srv.origin}/app/index.html`), `urls start with the page (${mine.urls})`);
+  assert.ok(mine.urls[0].startsWith(`${srv.origin}${base}/index.html`), `urls start with the page (${mine.urls})`);
   assert.ok(mine.sdk.integrations.includes('RingflateReplay') && !mine.sdk.integrations.includes('Replay'));
   assert.deepEqual(mine.sdk.settings, theirs.sdk.settings);
 
