@@ -28,7 +28,9 @@ if (which === 'ringflate' || which === 'both') {
   if (q.has('twice')) integrations.push(ringflateReplay({ workerUrl: q.get('worker'), ...privacy }));
 }
 if (which === 'sentry' || which === 'both') {
-  integrations.push(Sentry.replayIntegration({ workerUrl: q.get('worker'), flushMinDelay: 200, flushMaxDelay: 600, ...privacy }));
+  // Short flush delays make the control's segments come quickly; `sentryDefaults` keeps Sentry's own (5 s / 5.5 s).
+  const delays = q.has('sentryDefaults') ? {} : { flushMinDelay: 200, flushMaxDelay: 600 };
+  integrations.push(Sentry.replayIntegration({ workerUrl: q.get('worker') || undefined, ...delays, ...privacy }));
 }
 Sentry.init({
   dsn: q.has('noDsn') ? undefined : q.get('dsn'),
@@ -64,4 +66,21 @@ setTimeout(() => {
   p.style.height = '60px';
   document.querySelector('main').prepend(p);
 }, 400);
+// A scripted burst of page activity for measurements: `n` DOM changes, one every 5 ms.
+window.__churn = (n) =>
+  new Promise((resolve) => {
+    const list = document.createElement('ul');
+    document.querySelector('main').append(list);
+    let i = 0;
+    const tick = () => {
+      const li = document.createElement('li');
+      li.textContent = `Order ${1000 + i} updated at step ${i}`;
+      li.style.color = i % 2 ? 'teal' : 'navy';
+      list.append(li);
+      if (list.children.length > 40) list.firstChild.remove();
+      if (++i < n) setTimeout(tick, 5);
+      else resolve();
+    };
+    tick();
+  });
 window.__appReady = true;
