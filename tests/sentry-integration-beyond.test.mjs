@@ -163,3 +163,42 @@ test('typing, then leaving the page within 300 ms: what each delivers', async (t
   assert.ok(got.ringflate.length > got.sentry.length, 'more than Sentry, which sends nothing on unload');
   assert.deepEqual(srv.failures, []);
 });
+
+test('buffer mode: a buffer of over 20 M characters arrives, every event of it; Sentry\'s drops it', async (t) => {
+  const chunks = ['chunk-A', 'chunk-B', 'chunk-C'];
+  const apps = [await open('ringflate', { mode: 'buffer' }), await open('sentry', { mode: 'buffer', sentryDefaults: '1' })];
+  const got = {};
+  for (const a of apps) {
+    // Three DOM additions of about 7.6 M characters each: 22.8 M in the buffer.
+    await a.page.evaluate(async (names) => {
+      for (const name of names) {
+        const p = document.createElement('pre');
+        p.textContent = `${name} ` + 'order 1042 ships on tuesday; '.repeat(262000);
+        document.querySelector('main').append(p);
+        await new Promise((r) => setTimeout(r, 400));
+      }
+    }, chunks);
+    await a.page.waitForTimeout(1500);
+    await a.page.evaluate(() => window.Sentry.captureException(new Error('failure after a big page')));
+  }
+  await srv.waitFor(() => segmentsOf(apps[0].replayId).length >= 1, TIMEOUT, 'ringflate segment 0');
+  // Give the rest (and Sentry's, if it sends any) time to arrive.
+  await apps[0].page.waitForTimeout(6000);
+  for (const a of apps) {
+    const segs = segmentsOf(a.replayId);
+    got[a.which] = { segments: segs.length, chunks: chunks.filter((c) => segs.some((s) => s.text.includes(`"${c} order 1042`))), chars: segs.reduce((n, s) => n + s.text.length, 0) };
+    assert.deepEqual(a.seen.errors, []);
+    await a.page.close();
+  }
+  t.diagnostic(`ringflate: ${JSON.stringify(got.ringflate)}; Sentry: ${JSON.stringify(got.sentry)}`);
+  assert.deepEqual(got.ringflate.chunks, chunks, 'ringflate delivers every big event');
+  // Each segment stays within what Sentry's ingest (Relay) accepts: 10 MiB compressed, 100 MiB inflated. (The
+  // worker splits buffered history between checkouts only, so segment 0 here is one segment of over 20 M.)
+  for (const env of srv.envelopes.filter((e) => e.replay?.event.replay_id === apps[0].replayId)) {
+    const rec = env.items.find((i) => i.header.type === 'replay_recording').payload.length;
+    assert.ok(rec <= 10 * 1024 * 1024 && env.replay.text.length <= 100 * 1024 * 1024, `segment ${env.replay.segmentId}: ${rec} bytes compressed, ${env.replay.text.length} characters`);
+    t.diagnostic(`ringflate segment ${env.replay.segmentId}: ${env.replay.text.length} characters, ${rec} bytes compressed`);
+  }
+  assert.ok(got.sentry.chunks.length < chunks.length, "Sentry's buffer lost some of them");
+  assert.deepEqual(srv.failures, []);
+});
