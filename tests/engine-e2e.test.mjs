@@ -12,6 +12,7 @@ import { launchBrowser, watchPage } from './lib/browser.mjs';
 import { ROOT } from './lib/bundle.mjs';
 
 const WORKER = '/w/ringflate-worker.js';
+const NO_WASM_WORKER = '/w-no-wasm/ringflate-worker.js';
 const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'";
 const VIEWER_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
 const TIMEOUT = 20000;
@@ -32,6 +33,8 @@ before(async () => {
   const pages = path.join(ROOT, 'tests/pages');
   srv = await startServer({ sentry: { expectCompressed: true } });
   srv.file(WORKER, workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'" });
+  // The same file under a CSP that forbids WebAssembly: the engine cannot start.
+  srv.file(NO_WASM_WORKER, workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self'" });
   srv.file('/app/engine.html', path.join(pages, 'engine.html'), { 'Content-Security-Policy': PAGE_CSP });
   srv.file('/app/csp-watch.js', path.join(pages, 'csp-watch.js'));
   srv.file('/app/engine-page.js', await bundle(path.join(pages, 'engine-page.js'), path.join(tmp, 'engine-page.js')));
@@ -134,6 +137,7 @@ test('session mode: segment cadence follows the debounce and max-wait rules, and
   const violations = await page.evaluate(() => window.__cspViolations);
   assert.deepEqual(violations, [], 'no CSP violation on the page');
   assert.equal(srv.count(WORKER) - fetchesBefore, 1, 'the worker file is fetched exactly once for the page');
+  assert.ok(!seen.console.some((m) => /ringflate: the worker file is version/.test(m.text)), 'the worker file and the host script are the same version: no warning');
   await page.close();
   assertClean(seen);
 
@@ -235,6 +239,30 @@ test('startReplay without a destination fails at once with a clear error', async
     }
   });
   assert.match(String(message), /needs workerUrl and one of dsn, tunnel, endpoint or transport/);
+  await page.close();
+  assertClean(seen);
+});
+
+test('a worker whose engine cannot start: onError once with its reason, ready settles with mode off', async () => {
+  const page = await browser.newPage();
+  const seen = watchPage(page);
+  const q = new URLSearchParams({ dsn: srv.dsn, worker: NO_WASM_WORKER, session: '1' });
+  await page.goto(`${srv.origin}/app/engine.html?${q}`);
+  const ready = await page
+    .waitForFunction(() => window.__engine.ready, null, { timeout: TIMEOUT })
+    .then((h) => h.jsonValue())
+    .catch((e) => {
+      throw new Error(`ready did not settle: ${e.message}\n${seen.describe()}`);
+    });
+  assert.equal(ready.mode, 'off');
+  assert.equal(ready.replayId, undefined);
+  assert.match(ready.error, /^ringflate: the Content Security Policy sent with the worker file forbids compiling WebAssembly/);
+  assert.ok(!ready.error.startsWith('ringflate: ringflate:'), 'prefixed once');
+  // The user goes on using the page; nothing more is reported.
+  await typeInto(page, 'typed while off');
+  await page.waitForTimeout(500);
+  const errors = await page.evaluate(() => window.__engine.errors);
+  assert.deepEqual(errors, [ready.error], 'onError once, with the same text');
   await page.close();
   assertClean(seen);
 });

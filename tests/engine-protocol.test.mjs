@@ -243,3 +243,59 @@ test('a worker that cannot start WebAssembly says so first, on its console, and 
   assert.equal(warned.length, 1, `console:\n${seen.describe()}`);
   assert.equal(warned[0].type, 'warning');
 });
+
+// worker/PROTOCOL.md "Modes and sampling", written out from that text alone.
+const M64 = (1n << 64n) - 1n;
+function mix(z) {
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
+  return z ^ (z >> 31n);
+}
+function hash(seed, id, k) {
+  let h = mix(seed);
+  const bytes = Buffer.from(id, 'ascii');
+  for (let g = 0; g < bytes.length; g += 8) h = mix(h ^ bytes.readBigUInt64LE(g));
+  return mix(h ^ mix((BigInt(k) + seed) & M64));
+}
+const unit = (h) => Number(h >> 11n) * 2 ** -53;
+const S = 0x5eed000000000001n;
+const D = 0x5eed000000000002n;
+const modeOf = (id, c) => (unit(hash(S, id, 0)) < c.sessionSampleRate ? 'session' : c.errorSampleRate > 0 ? 'buffer' : 'off');
+const drawOf = (id, k, c) => unit(hash(D, id, k)) < c.errorSampleRate;
+
+test("every replay's mode and draws are recomputed from its id with PROTOCOL.md's hash", async () => {
+  const rates = [
+    { sessionSampleRate: 0.5, errorSampleRate: 0.5 },
+    { sessionSampleRate: 0.1, errorSampleRate: 0.9 },
+    { sessionSampleRate: 0.9, errorSampleRate: 0.1 },
+    { sessionSampleRate: 0.3, errorSampleRate: 0 },
+    { sessionSampleRate: 0, errorSampleRate: 0.25 },
+  ];
+  const n = 200;
+  const configs = Array.from({ length: n }, (_, i) => rates[i % rates.length]);
+  const messages = configs.flatMap((c) => [{ rf: 1, op: 'start', config: c }, { rf: 1, op: 'stop' }]);
+  const got = await converse(messages, configs.map(() => 'stopped'));
+  const started = got.filter((m) => m.op === 'started');
+  assert.equal(started.length, n);
+  const modes = { session: 0, buffer: 0, off: 0 };
+  started.forEach((m, i) => {
+    const c = configs[i];
+    assert.match(m.replayId, /^[0-9a-f]{32}$/);
+    assert.equal(m.mode, modeOf(m.replayId, c), `replay ${i} (${m.replayId}) mode`);
+    modes[m.mode]++;
+    const want = m.mode === 'buffer' ? Array.from({ length: m.draws.length }, (_, k) => drawOf(m.replayId, k, c)) : [];
+    assert.deepEqual(m.draws, want, `replay ${i} draws`);
+    if (m.mode === 'buffer') assert.equal(m.draws.length, 32);
+  });
+  assert.equal(new Set(started.map((m) => m.replayId)).size, n, 'every replay has its own id');
+  for (const [mode, count] of Object.entries(modes)) assert.ok(count > 10, `${mode}: ${count} of ${n}`);
+  // The draw index continues: 16 unsampled errors bring draws 32..63.
+  const c = { sessionSampleRate: 0, errorSampleRate: 0.5 };
+  const more = await converse(
+    [{ rf: 1, op: 'start', config: c }, ...Array.from({ length: 16 }, () => ({ rf: 1, op: 'error', sampled: false }))],
+    ['draws'],
+  );
+  const id = more.find((m) => m.op === 'started').replayId;
+  const draws = more.find((m) => m.op === 'draws').draws;
+  assert.deepEqual(draws, Array.from({ length: 32 }, (_, k) => drawOf(id, 32 + k, c)));
+});

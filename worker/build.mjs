@@ -19,6 +19,7 @@ import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
+import { filledBootstrap, workerSource } from './js/fill.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -80,18 +81,8 @@ const wasm = fs.readFileSync(bgWasm);
 const packed = pack === 'zlib' ? zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 }) : await zopfliDeflate(wasm);
 if (!zlib.inflateRawSync(packed).equals(wasm)) throw new Error('packed WebAssembly does not inflate to the module');
 const glue = fs.readFileSync(path.join(work, 'engine.js'), 'utf8');
-// The engine protocol version is defined once, in the core; the package version in host-js/package.json.
-const protocolRs = fs.readFileSync(path.join(root, 'worker/src/engine/protocol.rs'), 'utf8');
-const protocolVersion = /pub const PROTOCOL_VERSION: u32 = (\d+);/.exec(protocolRs)?.[1];
-if (!protocolVersion) throw new Error('PROTOCOL_VERSION not found in worker/src/engine/protocol.rs');
-const packageVersion = JSON.parse(fs.readFileSync(path.join(root, 'host-js/package.json'), 'utf8')).version;
-if (!/^[0-9A-Za-z.+-]+$/.test(packageVersion || '')) throw new Error(`host-js/package.json version ${packageVersion} is not a version`);
-const bootstrap = fs.readFileSync(path.join(root, 'worker/js/bootstrap.js'), 'utf8')
-  .replace('__RINGFLATE_WASM__', () => packed.toString('base64'))
-  .replace('__RINGFLATE_PROTOCOL__', protocolVersion)
-  .replace('__RINGFLATE_VERSION__', packageVersion);
-if (bootstrap.includes('__RINGFLATE_')) throw new Error('a build placeholder is left in the bootstrap');
-const source = `(function(){"use strict";\n${glue}\n${bootstrap}\n})();\n`;
+const bootstrap = filledBootstrap(packed.toString('base64'));
+const source = workerSource(glue, bootstrap);
 const { code } = transformSync(source, { minify: true, target: 'es2018', charset: 'ascii', legalComments: 'none' });
 
 // The file must stay a classic script that needs no eval and no other request.

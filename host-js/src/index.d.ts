@@ -1,7 +1,17 @@
+import type { EngineError, Ready, Scope, TrustedScriptURL } from './core';
+import type { SegmentMessage } from './protocol';
+
+export type { Engine, EngineError, EngineOptions, Ready, SessionStore, TrustedScriptURL, UnloadBody } from './core';
+export { createEngine, VERSION } from './core';
+export type * as protocol from './protocol';
+
 /** Options for {@link startReplay}. Exactly one of `dsn`, `tunnel`, `endpoint` or `transport` says where segments go. */
 export interface ReplayOptions {
-  /** URL of `ringflate-worker.js` (same origin, `file://` or a custom scheme). */
-  workerUrl: string | URL;
+  /**
+   * URL of `ringflate-worker.js` (same origin, `file://` or a custom scheme). Where the page enforces Trusted Types
+   * (`require-trusted-types-for 'script'`), a `TrustedScriptURL` (see the README for a one-line policy).
+   */
+  workerUrl: string | URL | TrustedScriptURL;
   /** Sentry DSN: segments are sent as Sentry envelopes to its envelope endpoint. */
   dsn?: string;
   /** Same-origin tunnel URL that forwards envelopes to Sentry (the envelope header then carries the DSN). */
@@ -30,32 +40,30 @@ export interface ReplayOptions {
   record?: Record<string, unknown> | false;
   /** Called for every segment the worker hands over (after sending starts). */
   onSegment?: (segment: Segment) => void;
-  /** Called when the worker cannot start or refuses a message. */
-  onError?: (error: Error) => void;
+  /**
+   * Called once per cause when the worker cannot be created, does not load or cannot start, or refuses a message.
+   * Messages start with "ringflate: "; a refusal carries the worker's `code`.
+   */
+  onError?: (error: EngineError) => void;
 }
 
-/** A ready-to-send segment, as the worker hands it over. */
-export interface Segment {
-  replayId: string;
-  segmentId: number;
-  replayType: 'session' | 'buffer';
-  /** First and last event timestamps (ms). */
-  start: number;
-  end: number;
-  eventCount: number;
-  /** `envelope`: complete Sentry envelope bytes; `plain`: the zlib-compressed `[e1,e2,…]`. */
-  kind: 'envelope' | 'plain';
-  url?: string;
-  body: Uint8Array;
-}
+/**
+ * A ready-to-send segment, as the worker hands it over (`kind` is `envelope` with `dsn`/`tunnel`, `plain`
+ * otherwise; `url` is where it is POSTed, absent for plain segments without an `endpoint`).
+ */
+export type Segment = SegmentMessage;
 
 export interface Replay {
   /** Set once the worker has started the replay (see `ready`). */
   readonly replayId: string | undefined;
   /** `session`, `buffer`, or `off` (not sampled, or stopped). */
   readonly mode: 'session' | 'buffer' | 'off';
-  /** Resolves when the worker has made its sampling decision. */
-  readonly ready: Promise<{ replayId: string; mode: 'session' | 'buffer' | 'off' }>;
+  /**
+   * Resolves once, when the worker has made its sampling decision. It never rejects: when the worker cannot be
+   * created, does not load, or its engine cannot start, it resolves with `mode: 'off'`, no `replayId`, and the
+   * `error` (also passed to `onError`).
+   */
+  readonly ready: Promise<Ready>;
   /** Feeds events from any recorder (batched, one message per burst). */
   addEvents(events: ReadonlyArray<object>): void;
   /**
@@ -63,10 +71,27 @@ export interface Replay {
    * (in buffer mode, from a decision the worker drew in advance).
    */
   captureError(error: unknown, options?: { eventId?: string }): boolean;
+  /** Adds a trace id (32 hex digits) to the next segment's `trace_ids`. */
+  trace(traceId: string): void;
   /** Sends what is pending now. */
   flush(): void;
   /** Sends what is pending and stops recording. */
   stop(): void;
 }
 
-export function startReplay(options: ReplayOptions): Replay;
+/** The page globals startReplay uses (`globalThis` by default; tests pass fakes). */
+export interface PageScope extends Scope {
+  fetch(url: string, init: { method: string; body: Uint8Array<ArrayBuffer>; keepalive: boolean }): Promise<{ ok: boolean }>;
+  navigator: { sendBeacon(url: string, body: Uint8Array<ArrayBuffer>): boolean };
+  document: {
+    visibilityState: string;
+    addEventListener(type: string, fn: () => void): void;
+    removeEventListener(type: string, fn: () => void): void;
+  };
+  addEventListener(type: string, fn: () => void, options?: boolean | { capture?: boolean; passive?: boolean }): void;
+  removeEventListener(type: string, fn: () => void, capture?: boolean): void;
+  rrweb?: unknown;
+}
+
+/** Starts recording. Throws only when `workerUrl` or a destination is missing; every later failure goes to `onError` and `ready`. */
+export function startReplay(options: ReplayOptions, scope?: PageScope): Replay;

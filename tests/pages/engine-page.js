@@ -27,9 +27,10 @@ const replay = startReplay({
 });
 state.replay = replay;
 state.startReplay = startReplay;
-replay.ready.then(({ replayId, mode }) => {
+replay.ready.then(({ replayId, mode, error }) => {
   state.replayId = replayId;
   state.mode = mode;
+  state.ready = { replayId, mode, error: error ? error.message : null };
 });
 
 document.getElementById('send').addEventListener('click', () => {

@@ -117,7 +117,7 @@ pub fn sentry_text() -> String {
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
-use crate::engine::{Driver, Output, Value};
+use crate::engine::{Driver, Output, Value, Wire};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use web_sys::DedicatedWorkerGlobalScope;
 
@@ -161,129 +161,30 @@ fn to_value(v: &JsValue, depth: u32) -> Value {
     }
 }
 
-#[inline(never)]
-fn set(o: &Object, k: &str, v: &JsValue) {
-    let _ = Reflect::set(o, &JsValue::from_str(k), v);
-}
-
-#[inline(never)]
-fn set_str(o: &Object, k: &str, v: &str) {
-    set(o, k, &JsValue::from_str(v));
-}
-
-#[inline(never)]
-fn set_num(o: &Object, k: &str, v: f64) {
-    set(o, k, &JsValue::from_f64(v));
-}
-
-#[inline(never)]
-fn set_bytes(o: &Object, k: &str, v: &[u8], transfer: &Array) {
-    let a = Uint8Array::from(v);
-    transfer.push(&a.buffer());
-    set(o, k, &a);
-}
-
-fn set_draws(o: &Object, draws: &[bool]) {
-    let a: Array = draws.iter().map(|&d| JsValue::from_bool(d)).collect();
-    set(o, "draws", &a);
-}
-
-fn post_output(out: Output) {
+/// Posts one output as a plain object, generically from its wire form;
+/// byte fields are transferred.
+fn post_output(out: &Output) {
     let o = Object::new();
     let transfer = Array::new();
-    set_num(&o, "rf", 1.0);
-    let op = match out {
-        Output::Started {
-            replay_id,
-            mode,
-            draws,
-            segment_id,
-        } => {
-            set_str(&o, "replayId", &replay_id);
-            set_str(&o, "mode", mode.name());
-            set_draws(&o, &draws);
-            set_num(&o, "segmentId", f64::from(segment_id));
-            "started"
-        }
-        Output::Draws(draws) => {
-            set_draws(&o, &draws);
-            "draws"
-        }
-        Output::Session(v) => {
-            set_str(&o, "value", &v);
-            "session"
-        }
-        Output::Checkout => "checkout",
-        Output::Pause => "pause",
-        Output::Stopped(reason) => {
-            set_str(&o, "reason", reason);
-            "stopped"
-        }
-        Output::Partial {
-            segment_id,
-            chunk,
-            head,
-            tail,
-            session,
-            url,
-            replay_event,
-        } => {
-            set_num(&o, "segmentId", f64::from(segment_id));
-            set_bytes(&o, "chunk", &chunk, &transfer);
-            set_bytes(&o, "head", &head, &transfer);
-            set_bytes(&o, "tail", &tail, &transfer);
-            set_str(&o, "session", &session);
-            if let Some(url) = &url {
-                set_str(&o, "url", url);
+    for (k, v) in out.wire().1 {
+        let js = match v {
+            Wire::Str(s) => JsValue::from_str(s),
+            Wire::Num(n) => JsValue::from_f64(n),
+            Wire::Bool(b) => JsValue::from_bool(b),
+            Wire::StrOrNull(s) => s.map_or(JsValue::NULL, JsValue::from_str),
+            Wire::Bools(a) => a
+                .iter()
+                .map(|&d| JsValue::from_bool(d))
+                .collect::<Array>()
+                .into(),
+            Wire::Bytes(b) => {
+                let a = Uint8Array::from(b);
+                transfer.push(&a.buffer());
+                a.into()
             }
-            if let Some(ev) = &replay_event {
-                set_str(&o, "replayEvent", ev);
-            }
-            "partial"
-        }
-        Output::Segment(s) => {
-            set_str(&o, "replayId", &s.replay_id);
-            set_num(&o, "segmentId", f64::from(s.segment_id));
-            set_str(&o, "replayType", s.replay_type.name());
-            set_num(&o, "start", s.start as f64);
-            set_num(&o, "end", s.end as f64);
-            set_num(&o, "eventCount", f64::from(s.event_count));
-            set_str(&o, "kind", s.kind.name());
-            if let Some(url) = &s.url {
-                set_str(&o, "url", url);
-            }
-            if let Some(ev) = &s.replay_event {
-                set_str(&o, "replayEvent", ev);
-            }
-            set_bytes(&o, "body", &s.body, &transfer);
-            "segment"
-        }
-        Output::Rejected { of, code, message } => {
-            match &of {
-                Some(op) => set_str(&o, "of", op),
-                None => set(&o, "of", &JsValue::NULL),
-            }
-            set_str(&o, "code", code.name());
-            set_str(&o, "message", &message);
-            "rejected"
-        }
-        Output::Stats(s) => {
-            for (k, v) in [
-                ("events", s.events),
-                ("eventBytes", s.event_bytes),
-                ("compressedInputBytes", s.compressed_input_bytes),
-                ("segments", s.segments),
-                ("segmentBytes", s.segment_bytes),
-                ("bufferBytes", s.buffer_bytes),
-                ("droppedGenerations", s.dropped_generations),
-                ("droppedBytes", s.dropped_bytes),
-            ] {
-                set_num(&o, k, v as f64);
-            }
-            "stats"
-        }
-    };
-    set_str(&o, "op", op);
+        };
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &js);
+    }
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let _ = scope.post_message_with_transfer(&o, &transfer);
 }
@@ -294,7 +195,7 @@ fn run_engine(f: impl FnOnce(&mut Driver) -> Vec<Output>) -> Option<f64> {
         let outs = f(&mut d);
         (outs, d.next_wake())
     });
-    for o in outs {
+    for o in &outs {
         post_output(o);
     }
     wake.map(|w| w as f64)

@@ -5,7 +5,7 @@ mod engine_util;
 
 use engine_util::*;
 use ringflate::engine::{
-    Code, Config, Driver, Engine, Kind, Mode, Output, ReplayType, Target, Value,
+    Code, Config, Driver, Engine, Kind, Mode, Output, ReplayType, Stop, Target, Value,
 };
 
 /// Feeds events in batches, one batch per `step` ms; returns all outputs.
@@ -61,7 +61,7 @@ fn session_segments_are_envelopes_with_exactly_the_events() {
         all.extend(got);
     }
     assert_eq!(all, events, "every event exactly once, in order");
-    assert!(has(&out, |o| matches!(o, Output::Stopped("stop"))));
+    assert!(has(&out, |o| matches!(o, Output::Stopped(Stop::Stop))));
     assert_eq!(
         e.stats().compressed_input_bytes,
         events.iter().map(|s| s.len() as u64).sum::<u64>()

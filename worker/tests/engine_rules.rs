@@ -6,7 +6,7 @@ mod engine_util;
 
 use engine_util::*;
 use ringflate::engine::{
-    draw, session_value, Config, Driver, Engine, Limits, Mode, Output, ReplayType, Value,
+    draw, session_value, Config, Driver, Engine, Limits, Mode, Output, ReplayType, Stop, Value,
 };
 
 fn started(out: &[Output]) -> (String, Mode, Vec<bool>, u16) {
@@ -310,7 +310,7 @@ fn expiry_after_15_minutes_idle() {
     assert_eq!(segments(&out).len(), 1);
     assert_eq!(e.next_wake(), Some(T0 + 15 * 60_000));
     out = e.tick(T0 + 15 * 60_000);
-    assert!(has(&out, |o| matches!(o, Output::Stopped("idle"))));
+    assert!(has(&out, |o| matches!(o, Output::Stopped(Stop::Idle))));
     let stored = last_session(&out).unwrap();
     assert!(stored.contains("\"ended\":1"));
     // Ignored afterwards; the next start is a new replay.
@@ -338,7 +338,7 @@ fn expiry_after_15_minutes_idle() {
     assert_eq!(segs.len(), 1);
     let stop_pos = out
         .iter()
-        .position(|o| matches!(o, Output::Stopped("idle")))
+        .position(|o| matches!(o, Output::Stopped(Stop::Idle)))
         .unwrap();
     let seg_pos = out
         .iter()
@@ -357,7 +357,7 @@ fn expiry_after_60_minutes_total() {
         let mut out = e.events(&batch(&[click(now)]), now);
         out.extend(e.tick(now + 10_000));
         assert!(!has(&out, |o| matches!(o, Output::Pause)));
-        if has(&out, |o| matches!(o, Output::Stopped("maxDuration"))) {
+        if has(&out, |o| matches!(o, Output::Stopped(Stop::MaxDuration))) {
             stopped_at = Some(now);
             break;
         }
@@ -368,7 +368,7 @@ fn expiry_after_60_minutes_total() {
         "{}",
         (at - T0) / 60_000
     );
-    assert_eq!(e.ended(), Some("maxDuration"));
+    assert_eq!(e.ended(), Some(Stop::MaxDuration));
 }
 
 #[test]
@@ -406,7 +406,10 @@ fn segment_ids_are_u16_and_continue_from_the_stored_session() {
         let out = e.flush(t);
         ids.extend(segments(&out).iter().map(|s| s.segment_id));
         if i == 2 {
-            assert!(has(&out, |o| matches!(o, Output::Stopped("segmentLimit"))));
+            assert!(has(&out, |o| matches!(
+                o,
+                Output::Stopped(Stop::SegmentLimit)
+            )));
         }
     }
     assert_eq!(ids, vec![65_533, 65_534, 65_535]);
@@ -868,7 +871,7 @@ fn off_mode_records_nothing_and_buffer_stop_sends_nothing() {
         segments(&out).is_empty(),
         "an unsampled buffer is never sent"
     );
-    assert!(has(&out, |o| matches!(o, Output::Stopped("stop"))));
+    assert!(has(&out, |o| matches!(o, Output::Stopped(Stop::Stop))));
     assert!(last_session(&out).unwrap().contains("\"ended\":1"));
     assert!(
         e.error(None, true, T0 + 300).is_empty(),

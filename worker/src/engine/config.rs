@@ -1,64 +1,9 @@
 //! Engine configuration, read from the `config` object of a `start` message,
 //! and the host message values it is read from.
 
+use super::json::RawJson;
+use super::protocol::{check_fields, Value, CONFIG_FIELDS};
 use crate::deflate::DEFAULT_LEVEL;
-
-/// A JS value reduced to what the engine reads (the wasm layer builds it; tests
-/// build it directly).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Undefined,
-    Null,
-    Bool(bool),
-    Number(f64),
-    Str(String),
-    /// A plain object's own enumerable properties, in order.
-    Object(Vec<(String, Value)>),
-    /// Anything else (array, function, typed array…); holds a type name for messages.
-    Other(String),
-}
-
-pub(crate) static UNDEFINED: Value = Value::Undefined;
-
-impl Value {
-    /// The property `k` of an object, `Undefined` otherwise.
-    pub fn get(&self, k: &str) -> &Value {
-        match self {
-            Value::Object(props) => props
-                .iter()
-                .rev()
-                .find(|(name, _)| name == k)
-                .map_or(&UNDEFINED, |(_, v)| v),
-            _ => &UNDEFINED,
-        }
-    }
-
-    pub fn type_name(&self) -> &str {
-        match self {
-            Value::Undefined => "undefined",
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(_) => "number",
-            Value::Str(_) => "string",
-            Value::Object(_) => "object",
-            Value::Other(t) => t,
-        }
-    }
-
-    /// Builds an object value (a convenience for tests and callers).
-    pub fn obj(props: &[(&str, Value)]) -> Value {
-        Value::Object(
-            props
-                .iter()
-                .map(|(k, v)| ((*k).to_string(), v.clone()))
-                .collect(),
-        )
-    }
-
-    pub fn str(s: &str) -> Value {
-        Value::Str(s.to_string())
-    }
-}
 
 /// Fixed limits of the segment rules. Public so that tests can shrink them; the
 /// protocol does not expose them.
@@ -82,6 +27,8 @@ pub struct Limits {
     pub max_segment_bytes: usize,
     /// Error draws handed to the host at a time.
     pub draw_batch: u64,
+    /// At most this many `urls`, `error_ids` and `trace_ids` per segment.
+    pub max_ids: usize,
     /// Deflate level.
     pub level: u32,
 }
@@ -100,8 +47,32 @@ impl Default for Limits {
             // the compressor still holds, the envelope headers and the trailer.
             max_segment_bytes: 10 * 1024 * 1024 - 256 * 1024,
             draw_batch: 32,
+            max_ids: 100,
             level: DEFAULT_LEVEL,
         }
+    }
+}
+
+impl Limits {
+    /// Adds a URL to a segment's `urls` unless it repeats the previous one;
+    /// the first [`Limits::max_ids`] are kept. The same rule in both modes.
+    pub fn push_url(&self, urls: &mut Vec<RawJson>, url: &RawJson) {
+        if urls.last() != Some(url) && urls.len() < self.max_ids {
+            urls.push(url.clone());
+        }
+    }
+
+    /// Adds an error or trace id (with the clock time it arrived) for the next
+    /// segment unless it is there already; the newest [`Limits::max_ids`] are
+    /// kept. The same rule for both kinds and in both modes.
+    pub fn push_id(&self, ids: &mut Vec<(u64, RawJson)>, at: u64, id: RawJson) {
+        if ids.iter().any(|(_, x)| *x == id) {
+            return;
+        }
+        if ids.len() >= self.max_ids {
+            ids.remove(0);
+        }
+        ids.push((at, id));
     }
 }
 
@@ -155,27 +126,35 @@ impl Config {
         }
     }
 
-    /// Reads the `config` object of a `start` message.
+    /// Reads the `config` object of a `start` message: field types from
+    /// [`CONFIG_FIELDS`], then ranges and combinations.
     pub fn from_value(v: &Value) -> Result<Config, String> {
         if !matches!(v, Value::Object(_)) {
             return Err(format!("config must be an object, got {}", v.type_name()));
         }
-        let rate = |k: &str| match v.get(k) {
-            Value::Number(x) if (0.0..=1.0).contains(x) => Ok(*x),
-            other => Err(format!(
-                "config.{k} must be a number from 0 to 1, got {}",
-                describe(other)
+        check_fields(v, CONFIG_FIELDS, "config.")?;
+        let num = |k: &str| match v.get(k) {
+            Value::Number(x) => Some(*x),
+            _ => None,
+        };
+        let text = |k: &str| match v.get(k) {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        };
+        let rate = |k: &str| match num(k) {
+            Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+            _ => Err(format!(
+                "config.{k} must be a number from 0 to 1, got a number out of range"
             )),
         };
         let mut c = Config::new(rate("sessionSampleRate")?, rate("errorSampleRate")?);
         let ms = |k: &str, max: f64| -> Result<Option<u64>, String> {
-            match v.get(k) {
-                Value::Undefined | Value::Null => Ok(None),
-                Value::Number(x) if *x >= 0.0 && *x <= max => Ok(Some(*x as u64)),
-                other => Err(format!(
-                    "config.{k} must be a number from 0 to {}, got {}",
-                    max as u64,
-                    describe(other)
+            match num(k) {
+                None => Ok(None),
+                Some(x) if (0.0..=max).contains(&x) => Ok(Some(x as u64)),
+                Some(_) => Err(format!(
+                    "config.{k} must be a number from 0 to {}, got a number out of range",
+                    max as u64
                 )),
             }
         };
@@ -189,29 +168,10 @@ impl Config {
             // Sentry caps minReplayDuration at 50 s.
             c.min_replay_duration_ms = x.min(50_000);
         }
-        let text = |k: &str| -> Result<Option<String>, String> {
-            match v.get(k) {
-                Value::Undefined | Value::Null => Ok(None),
-                Value::Str(s) => Ok(Some(s.clone())),
-                other => Err(format!(
-                    "config.{k} must be a string, got {}",
-                    other.type_name()
-                )),
-            }
-        };
-        let dsn = text("dsn")?;
-        let tunnel = text("tunnel")?;
-        let endpoint = text("endpoint")?;
-        let sentry_client = match v.get("sentryClient") {
-            Value::Undefined | Value::Null => false,
-            Value::Bool(b) => *b,
-            other => {
-                return Err(format!(
-                    "config.sentryClient must be a boolean, got {}",
-                    other.type_name()
-                ))
-            }
-        };
+        let dsn = text("dsn");
+        let tunnel = text("tunnel");
+        let endpoint = text("endpoint");
+        let sentry_client = matches!(v.get("sentryClient"), Value::Bool(true));
         if sentry_client && (dsn.is_some() || tunnel.is_some() || endpoint.is_some()) {
             return Err("config: sentryClient (the Sentry client sends the envelope) goes without dsn, tunnel and endpoint".into());
         }
@@ -233,34 +193,21 @@ impl Config {
             (None, Some(t), None) => Target::Envelope { url: t, dsn: None },
             (None, None, endpoint) => Target::Plain { url: endpoint },
         };
-        match v.get("sdk") {
-            Value::Undefined | Value::Null => {}
-            sdk @ Value::Object(_) => match (sdk.get("name"), sdk.get("version")) {
+        let sdk = v.get("sdk");
+        if let Value::Object(_) = sdk {
+            match (sdk.get("name"), sdk.get("version")) {
                 (Value::Str(n), Value::Str(ver)) => {
                     c.sdk_name = n.clone();
                     c.sdk_version = ver.clone();
                 }
                 _ => return Err("config.sdk must be {name: string, version: string}".into()),
-            },
-            other => {
-                return Err(format!(
-                    "config.sdk must be an object, got {}",
-                    other.type_name()
-                ))
             }
         }
-        if let Some(e) = text("environment")? {
+        if let Some(e) = text("environment") {
             c.environment = e;
         }
-        c.release = text("release")?;
+        c.release = text("release");
         Ok(c)
-    }
-}
-
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Number(_) => "a number out of range".into(),
-        other => other.type_name().into(),
     }
 }
 

@@ -10,7 +10,7 @@
 //! ```
 
 use super::config::Config;
-use super::json::{push_iso8601, push_raw_list, push_secs, push_str, push_u64, put, RawJson};
+use super::json::{Obj, RawJson};
 use super::ReplayType;
 
 /// What the `replay_event` item says about a segment.
@@ -26,40 +26,35 @@ pub struct SegmentInfo<'a> {
     pub urls: &'a [RawJson],
 }
 
-/// The `replay_event` fields the worker knows, without the closing brace:
-/// `{"type":"replay_event","replay_id":…,…,"urls":[…]`.
-fn replay_event_fields(o: &mut Vec<u8>, s: &SegmentInfo) {
-    put(o, b"{\"type\":\"replay_event\",\"replay_id\":\"");
-    put(o, s.replay_id.as_bytes());
-    put(o, b"\",\"segment_id\":");
-    push_u64(o, u64::from(s.segment_id));
-    put(o, b",\"replay_type\":\"");
-    put(o, s.replay_type.name().as_bytes());
-    put(o, b"\",\"replay_start_timestamp\":");
-    push_secs(o, s.replay_start);
-    put(o, b",\"timestamp\":");
-    push_secs(o, s.timestamp);
-    put(o, b",\"error_ids\":");
-    push_raw_list(o, s.error_ids);
-    put(o, b",\"trace_ids\":");
-    push_raw_list(o, s.trace_ids);
-    put(o, b",\"urls\":");
-    push_raw_list(o, s.urls);
+/// The `replay_event` fields the worker knows.
+fn replay_event_fields(o: &mut Obj, s: &SegmentInfo) {
+    o.str("type", "replay_event")
+        .str("replay_id", s.replay_id)
+        .int("segment_id", u64::from(s.segment_id))
+        .str("replay_type", s.replay_type.name())
+        .secs("replay_start_timestamp", s.replay_start)
+        .secs("timestamp", s.timestamp)
+        .list("error_ids", s.error_ids)
+        .list("trace_ids", s.trace_ids)
+        .list("urls", s.urls);
 }
 
 /// The `replay_event` for a Sentry client that adds the SDK's own fields.
 pub fn replay_event(s: &SegmentInfo) -> String {
     let mut o = Vec::with_capacity(256);
-    replay_event_fields(&mut o, s);
-    o.push(b'}');
+    let mut w = Obj::new(&mut o);
+    replay_event_fields(&mut w, s);
+    w.close();
     String::from_utf8(o).unwrap_or_default()
 }
 
 /// The `replay_recording` payload's header line: `{"segment_id":N}\n`.
 pub fn payload_head(segment_id: u16) -> Vec<u8> {
-    let mut o = b"{\"segment_id\":".to_vec();
-    push_u64(&mut o, u64::from(segment_id));
-    o.extend_from_slice(b"}\n");
+    let mut o = Vec::with_capacity(24);
+    let mut w = Obj::new(&mut o);
+    w.int("segment_id", u64::from(segment_id));
+    w.close();
+    o.push(b'\n');
     o
 }
 
@@ -72,40 +67,42 @@ pub fn head(
     zlib_len: usize,
     now: u64,
 ) -> Vec<u8> {
+    let mut sdk = Vec::with_capacity(64);
+    let mut w = Obj::new(&mut sdk);
+    w.str("name", &cfg.sdk_name)
+        .str("version", &cfg.sdk_version);
+    w.close();
     let mut o = Vec::with_capacity(512);
-    let sdk = |o: &mut Vec<u8>| {
-        put(o, b"{\"name\":");
-        push_str(o, &cfg.sdk_name);
-        put(o, b",\"version\":");
-        push_str(o, &cfg.sdk_version);
-        o.push(b'}');
-    };
-    put(&mut o, b"{\"event_id\":\"");
-    put(&mut o, s.replay_id.as_bytes());
-    put(&mut o, b"\",\"sent_at\":\"");
-    push_iso8601(&mut o, now);
-    put(&mut o, b"\",\"sdk\":");
-    sdk(&mut o);
+    let mut w = Obj::new(&mut o);
+    w.str("event_id", s.replay_id)
+        .date("sent_at", now)
+        .raw("sdk", &sdk);
     if let Some(dsn) = dsn {
-        put(&mut o, b",\"dsn\":");
-        push_str(&mut o, dsn);
+        w.str("dsn", dsn);
     }
-    put(&mut o, b"}\n{\"type\":\"replay_event\"}\n");
-    replay_event_fields(&mut o, s);
-    put(&mut o, b",\"platform\":\"javascript\",\"event_id\":\"");
-    put(&mut o, s.replay_id.as_bytes());
-    put(&mut o, b"\",\"environment\":");
-    push_str(&mut o, &cfg.environment);
+    w.close();
+    o.push(b'\n');
+    let mut w = Obj::new(&mut o);
+    w.str("type", "replay_event");
+    w.close();
+    o.push(b'\n');
+    let mut w = Obj::new(&mut o);
+    replay_event_fields(&mut w, s);
+    w.str("platform", "javascript")
+        .str("event_id", s.replay_id)
+        .str("environment", &cfg.environment);
     if let Some(r) = &cfg.release {
-        put(&mut o, b",\"release\":");
-        push_str(&mut o, r);
+        w.str("release", r);
     }
-    put(&mut o, b",\"sdk\":");
-    sdk(&mut o);
+    w.raw("sdk", &sdk);
+    w.close();
+    o.push(b'\n');
     let payload_head = payload_head(s.segment_id);
-    put(&mut o, b"}\n{\"type\":\"replay_recording\",\"length\":");
-    push_u64(&mut o, (payload_head.len() + zlib_len) as u64);
-    put(&mut o, b"}\n");
-    put(&mut o, &payload_head);
+    let mut w = Obj::new(&mut o);
+    w.str("type", "replay_recording")
+        .int("length", (payload_head.len() + zlib_len) as u64);
+    w.close();
+    o.push(b'\n');
+    o.extend_from_slice(&payload_head);
     o
 }

@@ -1,7 +1,9 @@
 //! Just enough JSON for the engine, without serde and without float formatting
 //! (`f64` Display alone costs ~14 KB of wasm):
-//! - writers for integers, strings, millisecond timestamps as seconds
-//!   (`1700000000.123`) and ISO-8601 dates;
+//! - one object writer ([`Obj`]: string, integer, seconds, date and raw
+//!   fields) and one array writer ([`push_raw_list`]) over one string escaper
+//!   ([`push_str`]) and the hex table [`HEX`]; millisecond timestamps are
+//!   written as seconds (`1700000000.123`) and ISO-8601 dates;
 //! - a parser for the flat objects the engine itself writes (the persisted
 //!   session): string values without escapes and unsigned integers only.
 
@@ -77,9 +79,11 @@ pub fn push_iso8601(out: &mut Vec<u8>, ms: u64) {
     out.push(b'Z');
 }
 
+/// Lowercase hex digits (string escapes, replay ids).
+pub const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Appends `s` as a JSON string literal (quotes included).
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     for &b in s.as_bytes() {
         match b {
@@ -114,6 +118,75 @@ pub fn push_raw_list(out: &mut Vec<u8>, items: &[RawJson]) {
         out.extend_from_slice(it.0.as_bytes());
     }
     out.push(b']');
+}
+
+/// Writes one JSON object `{"k":v,…}` field by field; keys are the engine's
+/// own ASCII names (written unescaped). [`Obj::close`] writes the `}`.
+pub struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    fields: usize,
+}
+
+impl<'a> Obj<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Obj<'a> {
+        out.push(b'{');
+        Obj { out, fields: 0 }
+    }
+
+    #[inline(never)]
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if self.fields > 0 {
+            self.out.push(b',');
+        }
+        self.fields += 1;
+        self.out.push(b'"');
+        put(self.out, k.as_bytes());
+        put(self.out, b"\":");
+        self.out
+    }
+
+    /// A string field (escaped).
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        push_str(self.key(k), v);
+        self
+    }
+
+    /// An unsigned integer field.
+    pub fn int(&mut self, k: &str, n: u64) -> &mut Self {
+        push_u64(self.key(k), n);
+        self
+    }
+
+    /// Milliseconds written as seconds with three decimals.
+    pub fn secs(&mut self, k: &str, ms: u64) -> &mut Self {
+        push_secs(self.key(k), ms);
+        self
+    }
+
+    /// Milliseconds since the epoch as an ISO-8601 string.
+    pub fn date(&mut self, k: &str, ms: u64) -> &mut Self {
+        let o = self.key(k);
+        o.push(b'"');
+        push_iso8601(o, ms);
+        o.push(b'"');
+        self
+    }
+
+    /// A field whose value is already JSON.
+    pub fn raw(&mut self, k: &str, json: &[u8]) -> &mut Self {
+        put(self.key(k), json);
+        self
+    }
+
+    /// An array of JSON texts.
+    pub fn list(&mut self, k: &str, items: &[RawJson]) -> &mut Self {
+        push_raw_list(self.key(k), items);
+        self
+    }
+
+    pub fn close(self) {
+        self.out.push(b'}');
+    }
 }
 
 /// A value of a flat object.
@@ -223,6 +296,25 @@ mod tests {
             s(|o| push_str(o, "a\"b\\c\nd\u{1}é")),
             "\"a\\\"b\\\\c\\nd\\u0001é\""
         );
+    }
+
+    #[test]
+    fn objects() {
+        let got = s(|o| {
+            let mut w = Obj::new(o);
+            w.str("a", "x\"y")
+                .int("n", 12)
+                .secs("t", 1_500)
+                .date("d", 0)
+                .raw("r", b"{}")
+                .list("l", &[RawJson("\"u\"".into())]);
+            w.close();
+        });
+        assert_eq!(
+            got,
+            r#"{"a":"x\"y","n":12,"t":1.500,"d":"1970-01-01T00:00:00.000Z","r":{},"l":["u"]}"#
+        );
+        assert_eq!(s(|o| Obj::new(o).close()), "{}");
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! The engine protocol's fixed parts: its version and the rejection codes.
-//! The wire format is documented in `worker/PROTOCOL.md`.
+//! The host → worker half of the engine protocol (`worker/PROTOCOL.md`): its
+//! version, the one table of ops and their fields ([`HOST_OPS`],
+//! [`CONFIG_FIELDS`]), and the parser that turns a message into a typed [`Op`]
+//! or a rejection with its [`Code`]. The worker → host half is
+//! [`super::output`].
+
+use super::sample::is_replay_id;
 
 /// The engine protocol version, stated in the worker's first message
 /// (`protocol`). `worker/build.mjs` reads it from this line.
@@ -57,4 +62,325 @@ impl Code {
             Code::Internal => "internal",
         }
     }
+}
+
+/// A JS value reduced to what the engine reads (the wasm layer builds it; tests
+/// build it directly).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Undefined,
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(String),
+    /// A plain object's own enumerable properties, in order.
+    Object(Vec<(String, Value)>),
+    /// Anything else (array, function, typed array…); holds a type name for messages.
+    Other(String),
+}
+
+pub(crate) static UNDEFINED: Value = Value::Undefined;
+
+impl Value {
+    /// The property `k` of an object, `Undefined` otherwise.
+    pub fn get(&self, k: &str) -> &Value {
+        match self {
+            Value::Object(props) => props
+                .iter()
+                .rev()
+                .find(|(name, _)| name == k)
+                .map_or(&UNDEFINED, |(_, v)| v),
+            _ => &UNDEFINED,
+        }
+    }
+
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::Undefined => "undefined",
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::Str(_) => "string",
+            Value::Object(_) => "object",
+            Value::Other(t) => t,
+        }
+    }
+
+    /// Builds an object value (a convenience for tests and callers).
+    pub fn obj(props: &[(&str, Value)]) -> Value {
+        Value::Object(
+            props
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    pub fn str(s: &str) -> Value {
+        Value::Str(s.to_string())
+    }
+}
+
+/// The type of a message field as the host sees it (the names used in the
+/// schema dump and in `worker/PROTOCOL.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    Num,
+    Bool,
+    /// A `Uint8Array`.
+    Bytes,
+    Strs,
+    Bools,
+    StrOrNull,
+    Object,
+}
+
+impl Ty {
+    pub const ALL: [Ty; 8] = [
+        Ty::Str,
+        Ty::Num,
+        Ty::Bool,
+        Ty::Bytes,
+        Ty::Strs,
+        Ty::Bools,
+        Ty::StrOrNull,
+        Ty::Object,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Str => "string",
+            Ty::Num => "number",
+            Ty::Bool => "boolean",
+            Ty::Bytes => "bytes",
+            Ty::Strs => "string[]",
+            Ty::Bools => "boolean[]",
+            Ty::StrOrNull => "string|null",
+            Ty::Object => "object",
+        }
+    }
+
+    /// The type in a sentence.
+    fn describe(self) -> &'static str {
+        match self {
+            Ty::Str => "a string",
+            Ty::Num => "a number",
+            Ty::Bool => "a boolean",
+            Ty::Bytes => "a Uint8Array",
+            Ty::Strs => "an array of strings",
+            Ty::Bools => "an array of booleans",
+            Ty::StrOrNull => "a string or null",
+            Ty::Object => "an object",
+        }
+    }
+
+    /// Whether a host value has this type (host messages carry only the
+    /// scalar types, `string|null` and objects).
+    fn accepts(self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (Ty::Str | Ty::StrOrNull, Value::Str(_))
+                | (Ty::StrOrNull, Value::Null)
+                | (Ty::Num, Value::Number(_))
+                | (Ty::Bool, Value::Bool(_))
+                | (Ty::Object, Value::Object(_))
+        )
+    }
+}
+
+/// One field of a host message or of `config`. Optional fields may be absent
+/// or `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+}
+
+const fn req(name: &'static str, ty: Ty) -> Field {
+    Field {
+        name,
+        ty,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str, ty: Ty) -> Field {
+    Field {
+        name,
+        ty,
+        required: false,
+    }
+}
+
+/// Every engine message, both ways, starts with these.
+pub const HEADER: [Field; 2] = [req("rf", Ty::Num), req("op", Ty::Str)];
+
+/// The host → worker ops and their fields (besides [`HEADER`]).
+pub const HOST_OPS: &[(&str, &[Field])] = &[
+    (
+        "start",
+        &[
+            req("config", Ty::Object),
+            opt("session", Ty::StrOrNull),
+            opt("url", Ty::Str),
+        ],
+    ),
+    ("events", &[req("json", Ty::Str)]),
+    (
+        "error",
+        &[opt("eventId", Ty::Str), req("sampled", Ty::Bool)],
+    ),
+    ("trace", &[req("traceId", Ty::Str)]),
+    ("hidden", &[req("hidden", Ty::Bool)]),
+    ("flush", &[]),
+    ("stop", &[]),
+    ("resume", &[]),
+];
+
+/// The fields of `start.config` (unknown ones are ignored). Ranges and
+/// combinations are checked by `Config::from_value`.
+pub const CONFIG_FIELDS: &[Field] = &[
+    req("sessionSampleRate", Ty::Num),
+    req("errorSampleRate", Ty::Num),
+    opt("bufferMs", Ty::Num),
+    opt("maxBufferBytes", Ty::Num),
+    opt("minReplayDurationMs", Ty::Num),
+    opt("dsn", Ty::Str),
+    opt("tunnel", Ty::Str),
+    opt("endpoint", Ty::Str),
+    opt("sentryClient", Ty::Bool),
+    opt("sdk", Ty::Object),
+    opt("environment", Ty::Str),
+    opt("release", Ty::Str),
+];
+
+/// A parsed host message. Strings borrow from the message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op<'a> {
+    Start {
+        config: &'a Value,
+        session: Option<&'a str>,
+        url: Option<&'a str>,
+    },
+    Events {
+        json: &'a str,
+    },
+    Error {
+        event_id: Option<&'a str>,
+        sampled: bool,
+    },
+    Trace {
+        trace_id: &'a str,
+    },
+    Hidden(bool),
+    Flush,
+    Stop,
+    Resume,
+}
+
+/// A rejection: its code and what is wrong (without [`PREFIX`]).
+pub type Rejection = (Code, String);
+
+/// Checks `obj`'s fields against `fields`; `at` prefixes the field name in the
+/// message (e.g. `"events: "`, `"config."`).
+pub fn check_fields(obj: &Value, fields: &[Field], at: &str) -> Result<(), String> {
+    for f in fields {
+        let v = obj.get(f.name);
+        let absent = matches!(v, Value::Undefined | Value::Null);
+        if !(f.ty.accepts(v) || (absent && !f.required)) {
+            return Err(format!(
+                "{at}{} must be {}, got {}",
+                f.name,
+                f.ty.describe(),
+                v.type_name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parses one host message against [`HOST_OPS`].
+pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
+    if !matches!(msg, Value::Object(_)) {
+        return Err((
+            Code::NotObject,
+            format!(
+                "an engine message must be an object {{rf: 1, op, …}}, got {}",
+                msg.type_name()
+            ),
+        ));
+    }
+    match msg.get("rf") {
+        Value::Number(v) if *v == 1.0 => {}
+        other => {
+            return Err((
+                Code::BadRf,
+                format!(
+                    "unsupported engine protocol version (rf: {}); this worker speaks rf: 1",
+                    match other {
+                        Value::Number(_) => "a number other than 1",
+                        v => v.type_name(),
+                    }
+                ),
+            ))
+        }
+    }
+    let known = || {
+        let names: Vec<&str> = HOST_OPS.iter().map(|(n, _)| *n).collect();
+        names.join(", ")
+    };
+    let name = match msg.get("op") {
+        Value::Str(s) => s.as_str(),
+        other => {
+            return Err((
+                Code::UnknownOp,
+                format!(
+                    "op must be a string ({}), got {}",
+                    known(),
+                    other.type_name()
+                ),
+            ))
+        }
+    };
+    let Some((_, fields)) = HOST_OPS.iter().find(|(n, _)| *n == name) else {
+        return Err((
+            Code::UnknownOp,
+            format!("unknown op \"{name}\" (known: {})", known()),
+        ));
+    };
+    check_fields(msg, fields, &format!("{name}: ")).map_err(|m| (Code::BadField, m))?;
+    let text = |k: &str| match msg.get(k) {
+        Value::Str(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let flag = |k: &str| matches!(msg.get(k), Value::Bool(true));
+    Ok(match name {
+        "start" => Op::Start {
+            config: msg.get("config"),
+            session: text("session"),
+            url: text("url"),
+        },
+        "events" => Op::Events {
+            json: text("json").unwrap_or_default(),
+        },
+        "error" => Op::Error {
+            event_id: text("eventId"),
+            sampled: flag("sampled"),
+        },
+        "trace" => match text("traceId") {
+            Some(t) if is_replay_id(t) => Op::Trace { trace_id: t },
+            _ => {
+                return Err((
+                    Code::BadField,
+                    "trace: traceId must be 32 lowercase hex digits".into(),
+                ))
+            }
+        },
+        "hidden" => Op::Hidden(flag("hidden")),
+        "flush" => Op::Flush,
+        "stop" => Op::Stop,
+        _ => Op::Resume,
+    })
 }

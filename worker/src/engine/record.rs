@@ -2,6 +2,8 @@
 //! compressed are never compressed again:
 //! - the opening `[`, the closing `]` and the `,` between buffer generations are
 //!   stored (uncompressed) deflate blocks written by hand;
+//! - [`Piece`] is compressed event text `e1,e2,…` with its Adler-32 and what it
+//!   holds; both of the following append events through it;
 //! - [`Open`] is a session segment being written: the deflate bytes so far end
 //!   on a byte boundary after each sync flush, so `header + [ + bytes + tail`
 //!   is a complete zlib stream at any of those points (the `partial` output);
@@ -10,6 +12,7 @@
 //!   any suffix of the generations forms a valid stream. Adler-32 checksums of
 //!   the pieces are joined with [`Adler32::combine`].
 
+use super::config::Limits;
 use super::json::RawJson;
 use super::scan::Scanned;
 use crate::adler::Adler32;
@@ -53,105 +56,120 @@ pub struct Meta {
     /// Smallest and largest event timestamps (ms).
     pub first_ts: u64,
     pub last_ts: u64,
-    /// `data.href` of Meta events, without repeats in a row.
+    /// `data.href` of Meta events ([`Limits::push_url`]).
     pub urls: Vec<RawJson>,
 }
 
 impl Meta {
-    fn add(&mut self, ev: &Scanned, href: Option<&RawJson>) {
+    fn span(&mut self, events: u32, utf16: u64, first: u64, last: u64) {
         if self.events == 0 {
-            self.first_ts = ev.timestamp;
-            self.last_ts = ev.timestamp;
+            self.first_ts = first;
+            self.last_ts = last;
         }
-        self.first_ts = self.first_ts.min(ev.timestamp);
-        self.last_ts = self.last_ts.max(ev.timestamp);
-        self.events += 1;
-        self.utf16 += ev.utf16;
-        if let Some(h) = href {
-            if self.urls.last() != Some(h) {
-                self.urls.push(h.clone());
-            }
-        }
+        self.first_ts = self.first_ts.min(first);
+        self.last_ts = self.last_ts.max(last);
+        self.events += events;
+        self.utf16 += utf16;
     }
 
-    fn join(&mut self, other: &Meta) {
+    fn join(&mut self, other: &Meta, l: &Limits) {
         if other.events == 0 {
             return;
         }
-        if self.events == 0 {
-            self.first_ts = other.first_ts;
-            self.last_ts = other.last_ts;
-        }
-        self.first_ts = self.first_ts.min(other.first_ts);
-        self.last_ts = self.last_ts.max(other.last_ts);
-        self.events += other.events;
-        self.utf16 += other.utf16;
+        self.span(other.events, other.utf16, other.first_ts, other.last_ts);
         for u in &other.urls {
-            if self.urls.last() != Some(u) {
-                self.urls.push(u.clone());
-            }
+            l.push_url(&mut self.urls, u);
         }
+    }
+}
+
+/// Compressed event text `e1,e2,…` (no brackets): raw deflate bytes, the
+/// Adler-32 and length of the text, and what it holds.
+#[derive(Default)]
+pub struct Piece {
+    pub bytes: Vec<u8>,
+    adler: Adler32,
+    raw_len: u64,
+    pub meta: Meta,
+}
+
+impl Piece {
+    /// Appends one event's text (after a `,` unless it is the first).
+    fn push(
+        &mut self,
+        deflater: &mut Deflater,
+        text: &[u8],
+        ev: &Scanned,
+        href: Option<&RawJson>,
+        l: &Limits,
+    ) -> Result<(), DeflateError> {
+        if self.meta.events > 0 {
+            deflater.write(b",", &mut self.bytes)?;
+            self.adler.update(b",");
+            self.raw_len += 1;
+        }
+        deflater.write(text, &mut self.bytes)?;
+        self.adler.update(text);
+        self.raw_len += text.len() as u64;
+        self.meta.span(1, ev.utf16, ev.timestamp, ev.timestamp);
+        if let Some(h) = href {
+            l.push_url(&mut self.meta.urls, h);
+        }
+        Ok(())
+    }
+
+    /// Adler-32 of `[` + this text.
+    fn adler_after_open(&self) -> Adler32 {
+        adler_of(b"[").combine(self.adler, self.raw_len)
     }
 }
 
 /// A session-mode segment being written.
 pub struct Open {
     deflater: Deflater,
-    /// Raw deflate bytes after [`OPEN`].
-    pub body: Vec<u8>,
-    /// Adler-32 of `[` and the event text so far.
-    adler: Adler32,
-    pub meta: Meta,
+    /// Raw deflate bytes after [`OPEN`], and what they hold.
+    pub piece: Piece,
     /// Clock times of the first and last event added.
     pub first_at: u64,
     pub last_at: u64,
-    /// `body[..partial_len]` has been handed out in `partial` outputs.
-    pub partial_len: usize,
-    /// Events covered by the last `partial`.
-    pub partial_events: u32,
 }
 
 impl Open {
     pub fn new(level: u32, now: u64) -> Open {
         Open {
             deflater: Deflater::new(level),
-            body: Vec::new(),
-            adler: adler_of(b"["),
-            meta: Meta::default(),
+            piece: Piece::default(),
             first_at: now,
             last_at: now,
-            partial_len: 0,
-            partial_events: 0,
         }
     }
 
-    /// Appends one event's text; returns the bytes fed to the compressor.
+    pub fn meta(&self) -> &Meta {
+        &self.piece.meta
+    }
+
+    /// Appends one event's text.
     pub fn push(
         &mut self,
         text: &[u8],
         ev: &Scanned,
         href: Option<&RawJson>,
         now: u64,
+        l: &Limits,
     ) -> Result<(), DeflateError> {
-        if self.meta.events > 0 {
-            self.deflater.write(b",", &mut self.body)?;
-            self.adler.update(b",");
-        }
-        self.deflater.write(text, &mut self.body)?;
-        self.adler.update(text);
-        self.meta.add(ev, href);
+        self.piece.push(&mut self.deflater, text, ev, href, l)?;
         self.last_at = now;
         Ok(())
     }
 
     /// Ends the compressed bytes on a byte boundary (a sync flush).
     pub fn sync(&mut self) -> Result<(), DeflateError> {
-        self.deflater.flush(&mut self.body, false)
+        self.deflater.flush(&mut self.piece.bytes, false)
     }
 
     /// The bytes after the body: `]` as the final block and the Adler-32.
     pub fn tail(&self) -> Vec<u8> {
-        let mut a = self.adler;
+        let mut a = self.piece.adler_after_open();
         a.update(b"]");
         let mut t = CLOSE.to_vec();
         t.extend_from_slice(&a.value().to_be_bytes());
@@ -160,7 +178,7 @@ impl Open {
 
     /// Length of the complete zlib stream as of the last sync.
     pub fn zlib_len(&self) -> usize {
-        OPEN.len() + self.body.len() + CLOSE.len() + 4
+        OPEN.len() + self.piece.bytes.len() + CLOSE.len() + 4
     }
 
     /// The complete zlib stream (syncs first).
@@ -168,31 +186,24 @@ impl Open {
         self.sync()?;
         let mut z = Vec::with_capacity(self.zlib_len());
         z.extend_from_slice(&OPEN);
-        z.extend_from_slice(&self.body);
+        z.extend_from_slice(&self.piece.bytes);
         z.extend_from_slice(&self.tail());
-        Ok((z, self.meta))
+        Ok((z, self.piece.meta))
     }
 }
 
-/// One buffer generation: from a checkout to the next.
+/// One buffer generation: from a checkout to the next. Its bytes end with a
+/// full flush once it is closed.
 pub struct Gen {
     /// Clock time of its first event.
     pub start_at: u64,
-    /// Raw deflate bytes; end with a full flush once the generation is closed.
-    pub bytes: Vec<u8>,
-    /// Adler-32 and length of its text `e1,e2,…` (no brackets).
-    adler: Adler32,
-    raw_len: u64,
-    pub meta: Meta,
+    pub piece: Piece,
 }
 
 /// The buffer-mode history, compressed at rest.
 pub struct Ring {
     deflater: Deflater,
-    level: u32,
     pub gens: VecDeque<Gen>,
-    /// A `checkout` was asked for the newest generation.
-    pub checkout_asked: bool,
     pub dropped_generations: u64,
     pub dropped_bytes: u64,
 }
@@ -201,9 +212,7 @@ impl Ring {
     pub fn new(level: u32) -> Ring {
         Ring {
             deflater: Deflater::new(level),
-            level,
             gens: VecDeque::new(),
-            checkout_asked: false,
             dropped_generations: 0,
             dropped_bytes: 0,
         }
@@ -211,44 +220,33 @@ impl Ring {
 
     /// Compressed bytes held.
     pub fn bytes(&self) -> u64 {
-        self.gens.iter().map(|g| g.bytes.len() as u64).sum()
+        self.gens.iter().map(|g| g.piece.bytes.len() as u64).sum()
     }
 
     /// Appends an event; a checkout (or the first event) starts a generation.
+    /// Returns whether it did.
     pub fn push(
         &mut self,
         text: &[u8],
         ev: &Scanned,
         href: Option<&RawJson>,
-        checkout: bool,
         now: u64,
-    ) -> Result<(), DeflateError> {
-        if checkout || self.gens.is_empty() {
+        l: &Limits,
+    ) -> Result<bool, DeflateError> {
+        let new = ev.kind == 4 || self.gens.is_empty();
+        if new {
             if let Some(last) = self.gens.back_mut() {
-                self.deflater.flush(&mut last.bytes, true)?;
+                self.deflater.flush(&mut last.piece.bytes, true)?;
             }
             self.gens.push_back(Gen {
                 start_at: now,
-                bytes: Vec::new(),
-                adler: Adler32::new(),
-                raw_len: 0,
-                meta: Meta::default(),
+                piece: Piece::default(),
             });
-            self.checkout_asked = false;
         }
-        let Some(g) = self.gens.back_mut() else {
-            return Ok(());
-        };
-        if g.meta.events > 0 {
-            self.deflater.write(b",", &mut g.bytes)?;
-            g.adler.update(b",");
-            g.raw_len += 1;
+        if let Some(g) = self.gens.back_mut() {
+            g.piece.push(&mut self.deflater, text, ev, href, l)?;
         }
-        self.deflater.write(text, &mut g.bytes)?;
-        g.adler.update(text);
-        g.raw_len += text.len() as u64;
-        g.meta.add(ev, href);
-        Ok(())
+        Ok(new)
     }
 
     /// Drops generations that are no longer needed: while the second oldest
@@ -262,33 +260,29 @@ impl Ring {
         let mut held = self.bytes();
         while self.gens.len() >= 2 && held > max_bytes {
             if let Some(g) = self.gens.pop_front() {
-                held -= g.bytes.len() as u64;
+                let n = g.piece.bytes.len() as u64;
+                held -= n;
                 self.dropped_generations += 1;
-                self.dropped_bytes += g.bytes.len() as u64;
+                self.dropped_bytes += n;
             }
         }
     }
 
-    /// Closes the newest generation and hands out all generations; the ring
-    /// starts empty with a fresh compressor.
-    pub fn take(&mut self) -> Result<Vec<Gen>, DeflateError> {
-        let r = match self.gens.back_mut() {
-            Some(last) => self.deflater.flush(&mut last.bytes, true),
-            None => Ok(()),
-        };
-        self.deflater = Deflater::new(self.level);
-        self.checkout_asked = false;
-        let gens: Vec<Gen> = self.gens.drain(..).collect();
-        r.map(|()| gens)
+    /// Closes the newest generation and hands out all generations.
+    pub fn take(mut self) -> Result<Vec<Gen>, DeflateError> {
+        if let Some(last) = self.gens.back_mut() {
+            self.deflater.flush(&mut last.piece.bytes, true)?;
+        }
+        Ok(self.gens.into_iter().collect())
     }
 }
 
 /// The zlib stream `[g1,g2,…]` from closed generations, without recompressing.
-pub fn assemble(gens: &[Gen]) -> (Vec<u8>, Meta) {
+pub fn assemble(gens: &[Gen], l: &Limits) -> (Vec<u8>, Meta) {
     let len = OPEN.len()
         + gens
             .iter()
-            .map(|g| g.bytes.len() + COMMA.len())
+            .map(|g| g.piece.bytes.len() + COMMA.len())
             .sum::<usize>()
         + 10;
     let mut z = Vec::with_capacity(len);
@@ -301,9 +295,9 @@ pub fn assemble(gens: &[Gen]) -> (Vec<u8>, Meta) {
             z.extend_from_slice(&COMMA);
             adler = adler.combine(comma, 1);
         }
-        z.extend_from_slice(&g.bytes);
-        adler = adler.combine(g.adler, g.raw_len);
-        meta.join(&g.meta);
+        z.extend_from_slice(&g.piece.bytes);
+        adler = adler.combine(g.piece.adler, g.piece.raw_len);
+        meta.join(&g.piece.meta, l);
     }
     z.extend_from_slice(&CLOSE);
     adler = adler.combine(adler_of(b"]"), 1);

@@ -4,9 +4,10 @@
 const SESSION_SEED: u64 = 0x5EED_0000_0000_0001;
 const DRAW_SEED: u64 = 0x5EED_0000_0000_0002;
 
+use super::json::HEX;
+
 /// 32 lowercase hex digits.
 pub fn replay_id(random: [u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(32);
     for b in random {
         s.push(char::from(HEX[usize::from(b >> 4)]));

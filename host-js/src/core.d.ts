@@ -1,0 +1,136 @@
+// The engine core: the page side of the engine protocol (./protocol.d.ts), for any host that records events
+// and sends what the worker hands back (startReplay, the Sentry integration). It creates the worker, starts the
+// engine, posts events in batches, answers error sampling synchronously from the draws the worker handed over,
+// stores the session value, keeps the open segment for delivery on unload, and passes everything else to the
+// callbacks. It makes none of the worker's decisions: destinations, sampling and segment rules come from the
+// worker's messages.
+import type { EngineConfig, HostMessage, Mode, RejectCode, SegmentMessage, StartedMessage, StopReason, WorkerMessage } from './protocol';
+
+export type * from './protocol';
+
+/** The package version of this host code; the worker's first message states the worker file's. */
+export const VERSION: string;
+
+/** A Trusted Types `TrustedScriptURL` (from `trustedTypes.createPolicy(…).createScriptURL(…)`). */
+export interface TrustedScriptURL {
+  toString(): string;
+  toJSON(): string;
+}
+
+/** Where the session value is kept (`sessionStorage` by default). Exceptions it throws are ignored. */
+export interface SessionStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+/** An error reported through `onError`; `code` is the worker's reason when it rejected a message. */
+export interface EngineError extends Error {
+  code?: RejectCode;
+}
+
+/**
+ * What `ready` resolves to, once: the worker's sampling decision, or — when the worker cannot be created, does
+ * not load, or its WebAssembly engine cannot start, or `stop()` came first — `mode: 'off'` with the `error`
+ * (the same one `onError` got). `ready` never rejects and never stays pending after such a failure.
+ */
+export type Ready =
+  | { replayId: string; mode: Mode; error?: undefined }
+  | { replayId: undefined; mode: 'off'; error: EngineError };
+
+/** The open segment as the worker last streamed it, for delivery when the page goes away. */
+export interface UnloadBody {
+  segmentId: number;
+  /** `head + chunks + tail`: a complete segment body (an envelope, a zlib stream, or a replay_recording payload). */
+  body: Uint8Array<ArrayBuffer>;
+  /** Where to send it, when the worker gave one (see `PartialMessage.url`). */
+  url?: string;
+  /** `sentryClient` mode: the replay_event as of the last partial. */
+  replayEvent?: string;
+  /** The session value to store once it has been sent: pass the whole object to `delivered`. */
+  session: string;
+}
+
+export interface EngineOptions {
+  /** The worker file: a URL string, a `URL`, or a `TrustedScriptURL` (required where Trusted Types are enforced). */
+  workerUrl: string | URL | TrustedScriptURL;
+  /** Sent as `start.config` (unset fields left out). */
+  config: EngineConfig;
+  /** The page URL for the first segment's `urls` (default `location.href`). */
+  url?: string;
+  /** Events are posted at most this often, in one message (default 250 ms; 0 = once per task). */
+  batchMs?: number;
+  /** Session value store (default `sessionStorage`; null = none, every page load starts a new replay). */
+  storage?: SessionStore | null;
+  /** Key of the session value in `storage` (default `ringflateSession`). */
+  storageKey?: string;
+  /** The worker answered `start` (the first time and after every `restart`). */
+  onStarted?(started: StartedMessage): void;
+  /** A finished segment to send, in `segmentId` order (never one already handed to `delivered`). */
+  onSegment?(segment: SegmentMessage): void;
+  /** Take a full snapshot now. */
+  onCheckout?(): void;
+  /** No user activity for a while: stop recording, call `resume()` on the next user input. */
+  onPause?(): void;
+  /** The replay ended (`mode` is `off`); `restart()` begins a new one. */
+  onStopped?(reason: StopReason): void;
+  /**
+   * Called once per cause: the worker could not be created or loaded, its engine could not start, or it
+   * rejected a message (`code` set). Messages are the worker's own texts where it gave one; every message
+   * starts with "ringflate: " exactly once.
+   */
+  onError?(error: EngineError): void;
+}
+
+export interface Engine {
+  /** Set once the worker has answered `start`. */
+  readonly replayId: string | undefined;
+  /** `session`, `buffer`, or `off` (before `started`, not sampled, ended, or failed). */
+  readonly mode: Mode;
+  /** Settles once (see {@link Ready}). */
+  readonly ready: Promise<Ready>;
+  /** Queues events; they are posted as one `events` message per `batchMs` window. Ignored while `mode` is `off`. */
+  add(events: ReadonlyArray<object>): void;
+  /**
+   * An error was captured: returns synchronously whether it gets the replay (session mode: true; buffer mode: the
+   * next draw the worker handed over, false when none is left; off: false) and posts `error` with that answer.
+   */
+  error(eventId?: string): boolean;
+  /** Adds a trace id (32 hex digits) to the next segment. Ignored while `mode` is `off`. */
+  trace(traceId: string): void;
+  /** Page visibility changed; hiding first posts the pending batch. */
+  hidden(hidden: boolean): void;
+  /** User input after `onPause`. */
+  resume(): void;
+  /** Starts a new replay after `onStopped` (with the stored session value, which the worker reads). */
+  restart(): void;
+  /** Posts the pending batch and asks the worker to send what is pending now. */
+  flush(): void;
+  /** Posts the pending batch and ends the replay; segments still pending arrive through `onSegment`. Once. */
+  stop(): void;
+  /** The open segment to send when the page goes away (no worker round trip), or null when there is none. */
+  partial(): UnloadBody | null;
+  /** Call after sending `partial()` yourself: stores its session value, and its segment will not be handed over again. */
+  delivered(sent: UnloadBody): void;
+}
+
+/** The worker as the core uses it (a DOM `Worker`). */
+export interface EngineWorker {
+  postMessage(message: HostMessage): void;
+  terminate(): void;
+  onmessage: ((event: { data: WorkerMessage }) => void) | null;
+  onerror: ((event: { message?: string }) => void) | null;
+}
+
+/** The globals the core uses; `createEngine` takes `globalThis` unless given another (tests pass fakes). */
+export interface Scope {
+  Worker: new (url: string | URL | TrustedScriptURL) => EngineWorker;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+  console: { warn(...args: unknown[]): void };
+  location?: { href: string };
+  sessionStorage?: SessionStore;
+  trustedTypes?: { isScriptURL(value: unknown): boolean };
+}
+
+/** Creates the worker and starts the engine once the worker is ready. Never throws: failures go to `onError` and `ready`. */
+export function createEngine(options: EngineOptions, scope?: Scope): Engine;

@@ -1,0 +1,277 @@
+// worker/js/bootstrap.js in node:vm, as the build wraps it, with a fake worker scope and a fake `wasm_bindgen`:
+// queueing before the engine is ready, the first message (success and failure), the console warning on refusal,
+// engine vs Sentry routing, the one wake-up timer, and a call that throws.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import vm from 'node:vm';
+import zlib from 'node:zlib';
+import { filledBootstrap, workerSource, versions } from '../../worker/js/fill.mjs';
+
+const { protocol: PROTOCOL, version: VERSION } = versions();
+const MODULE = Buffer.from('not really a module');
+const SOURCE = workerSource('', filledBootstrap(zlib.deflateRawSync(MODULE).toString('base64')));
+
+/** A copy of a value made in the vm context, with this realm's prototypes (undefined fields kept). */
+function plain(v) {
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v;
+  if (Array.isArray(v)) return Array.from(v, plain);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+}
+
+/** Lets the bootstrap's promise chain (decoding, instantiation) run for a while. */
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+/** Waits until the worker has posted its first message. */
+async function started(w) {
+  for (let i = 0; i < 500 && !w.posted.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(w.posted.length, 'the first message was posted');
+}
+
+/**
+ * A worker scope running the bootstrap. `init` decides how instantiation ends: `'ok'`, an Error (rejects), or
+ * `'hold'` (pending until `release()`). `engine(data, now, random)` and `tick(now)` are the fake engine's answers.
+ */
+function worker({ init = 'ok', engine = () => undefined, tick = () => undefined, sentry = () => 1, webAssembly = true } = {}) {
+  const posted = [];
+  const warned = [];
+  const timers = new Map();
+  const log = { set: 0, cleared: 0, engine: [], sentry: [], ticks: 0, initArg: null };
+  let nextTimer = 1;
+  let release;
+  const held = new Promise((r) => (release = r));
+  const answer = { bytes: new Uint8Array(0), text: '' };
+  const wasm_bindgen = (arg) => {
+    log.initArg = arg;
+    if (init instanceof Error) return Promise.reject(init);
+    return init === 'hold' ? held : Promise.resolve();
+  };
+  wasm_bindgen.onEngineMessage = (data, now, random) => {
+    log.engine.push({ data: plain(data), now, random: Array.from(random) });
+    return engine(data, now, random);
+  };
+  wasm_bindgen.onEngineTick = (now) => {
+    log.ticks++;
+    return tick(now);
+  };
+  wasm_bindgen.sentryCall = (...args) => {
+    log.sentry.push(plain(args));
+    return sentry(args, answer);
+  };
+  wasm_bindgen.sentryBytes = () => answer.bytes;
+  wasm_bindgen.sentryText = () => answer.text;
+  const self = {
+    listeners: {},
+    addEventListener(type, fn) {
+      this.listeners[type] = fn;
+    },
+  };
+  const context = {
+    self,
+    wasm_bindgen,
+    postMessage: (message, transfer) => posted.push({ message: plain(message), transfer: plain(transfer) }),
+    setTimeout: (fn, ms) => {
+      log.set++;
+      const id = nextTimer++;
+      timers.set(id, { fn, ms });
+      return id;
+    },
+    clearTimeout: (id) => {
+      if (timers.delete(id)) log.cleared++;
+    },
+    console: { warn: (...a) => warned.push(a.join(' ')) },
+    atob,
+    Response,
+    DecompressionStream,
+    crypto,
+    Date,
+    // A vm context has its own WebAssembly; hide it to play a browser without one.
+    ...(webAssembly ? {} : { WebAssembly: undefined }),
+  };
+  vm.createContext(context);
+  vm.runInContext(SOURCE, context);
+  return {
+    posted,
+    warned,
+    timers,
+    log,
+    release: () => release(),
+    send: (data) => self.onmessage({ data }),
+    fire: () => {
+      const [[id, t]] = [...timers];
+      timers.delete(id);
+      t.fn();
+    },
+    self,
+  };
+}
+
+const init = (success, response) => ({ id: undefined, method: 'init', success, response, protocol: PROTOCOL, version: VERSION });
+
+test('messages before the engine is ready are queued, handled in order after the first message', async () => {
+  const w = worker({ init: 'hold' });
+  w.send({ rf: 1, op: 'start', config: {} });
+  w.send({ id: 1, method: 'addEvent', arg: '{}' });
+  w.send({ rf: 1, op: 'flush' });
+  await settle();
+  assert.deepEqual(w.posted, [], 'nothing before the engine is ready');
+  assert.deepEqual(w.log.engine, []);
+  assert.ok(Buffer.from(w.log.initArg.module_or_path).equals(MODULE), 'the inlined module, inflated');
+  w.release();
+  await started(w);
+  assert.deepEqual(w.posted[0].message, init(true, undefined));
+  assert.deepEqual(Object.keys(w.posted[0].message), ['id', 'method', 'success', 'response', 'protocol', 'version']);
+  assert.deepEqual(w.log.engine.map((c) => c.data.op), ['start', 'flush']);
+  assert.equal(w.log.sentry.length, 1);
+  assert.deepEqual(w.posted.slice(1).map((p) => p.message), [{ id: 1, method: 'addEvent', success: true, response: undefined }]);
+  // Only start gets random bytes (16 of them).
+  assert.equal(w.log.engine[0].random.length, 16);
+  assert.equal(w.log.engine[1].random.length, 0);
+  assert.equal(w.warned.length, 0);
+});
+
+test('when WebAssembly is refused: the first message says why, one console warning, every message answered', async () => {
+  const w = worker({ init: new Error('WebAssembly.instantiate(): Refused to compile or instantiate WebAssembly module because neither \'wasm-eval\' nor \'unsafe-eval\' is an allowed source of script in the following Content Security Policy directive') });
+  w.send({ rf: 1, op: 'start', config: {} });
+  w.send({ id: 7, method: 'addEvent', arg: '{}' });
+  w.send({ method: 'clear' });
+  w.send({ rf: 1, op: 5 });
+  await started(w);
+  const reason = w.posted[0].message.response;
+  assert.deepEqual(w.posted[0].message, init(false, reason));
+  assert.ok(reason.startsWith('ringflate: ') && reason.split('ringflate:').length === 2, reason);
+  assert.match(reason, /'wasm-unsafe-eval'/);
+  assert.match(reason, /script-src/);
+  assert.match(reason, /ringflate-worker\.js/, 'says where to add it');
+  assert.deepEqual(w.warned, [reason], 'one warning, the same text');
+  assert.deepEqual(w.posted.slice(1).map((p) => p.message), [
+    { rf: 1, op: 'rejected', of: 'start', code: 'unavailable', message: reason },
+    { id: 7, method: 'addEvent', success: false, response: reason },
+    { rf: 1, op: 'rejected', of: null, code: 'unavailable', message: reason },
+  ]);
+  // Later messages too.
+  w.send({ rf: 1, op: 'flush' });
+  assert.deepEqual(w.posted.at(-1).message, { rf: 1, op: 'rejected', of: 'flush', code: 'unavailable', message: reason });
+  assert.deepEqual(w.log.engine, []);
+  assert.deepEqual(w.log.sentry, []);
+});
+
+test('without WebAssembly at all the reason says so', async () => {
+  const w = worker({ init: new Error('WebAssembly is not defined'), webAssembly: false });
+  await started(w);
+  const reason = w.posted[0].message.response;
+  assert.equal(w.posted[0].message.success, false);
+  assert.match(reason, /^ringflate: WebAssembly is not available/);
+  assert.deepEqual(w.warned, [reason]);
+});
+
+test('routing: objects with rf go to the engine, everything else to Sentry with typeof codes', async () => {
+  const bytes = new Uint8Array([1, 2, 3]);
+  const w = worker({
+    sentry: ([isObject, , method], answer) => {
+      if (!isObject || method === 'quiet') {
+        answer.text = 'ringflate: ignored a message: x';
+        return 0;
+      }
+      if (method === 'finish') {
+        answer.bytes = bytes;
+        return 2;
+      }
+      if (method === 'bad') {
+        answer.text = 'ringflate: no';
+        return 3;
+      }
+      return 1;
+    },
+  });
+  await started(w);
+  w.send({ rf: 1, op: 'events', json: '[]' });
+  w.send({ rf: undefined });
+  w.send({ id: 1, method: 'addEvent', arg: 'x' });
+  w.send({ id: 2, method: 'finish' });
+  w.send({ id: 3, method: 'bad', arg: 5 });
+  w.send({ method: 'quiet' });
+  w.send(null);
+  w.send('text');
+  assert.deepEqual(w.log.engine.map((c) => c.data), [{ rf: 1, op: 'events', json: '[]' }, { rf: undefined }]);
+  assert.ok(w.log.engine.every((c) => typeof c.now === 'number' && Math.abs(c.now - Date.now()) < 5000));
+  assert.deepEqual(w.log.sentry, [
+    [true, 1, 'addEvent', 2, 'x', 2],
+    [true, 1, 'finish', 2, undefined, 0],
+    [true, 1, 'bad', 2, undefined, 1],
+    [true, 0, 'quiet', 2, undefined, 0],
+    [false, 0, undefined, 0, undefined, 0],
+    [false, 0, undefined, 0, undefined, 0],
+  ]);
+  const replies = w.posted.slice(1);
+  assert.deepEqual(replies.map((p) => p.message), [
+    { id: 1, method: 'addEvent', success: true, response: undefined },
+    { id: 2, method: 'finish', success: true, response: bytes },
+    { id: 3, method: 'bad', success: false, response: 'ringflate: no' },
+  ]);
+  assert.deepEqual(replies[1].transfer, [bytes.buffer], 'the bytes are transferred');
+  // Ignored messages (no id, not an object) are reported on the console, never answered.
+  assert.deepEqual(w.warned, Array(3).fill('ringflate: ignored a message: x'));
+});
+
+test('the wake-up timer is re-armed only when the wake time changes, and calls the engine back', async () => {
+  const now = Date.now();
+  let next = now + 1000;
+  const w = worker({ engine: () => next, tick: () => next });
+  await started(w);
+  w.send({ rf: 1, op: 'events', json: '[]' });
+  assert.equal(w.log.set, 1);
+  const [[, t]] = [...w.timers];
+  assert.ok(t.ms > 900 && t.ms <= 1000, `delay ${t.ms}`);
+  w.send({ rf: 1, op: 'events', json: '[]' });
+  w.send({ rf: 1, op: 'hidden', hidden: true });
+  assert.equal(w.log.set, 1, 'same wake time: not re-armed');
+  assert.equal(w.log.cleared, 0);
+  next = now + 5000;
+  w.send({ rf: 1, op: 'events', json: '[]' });
+  assert.equal(w.log.set, 2);
+  assert.equal(w.log.cleared, 1);
+  assert.equal(w.timers.size, 1);
+  // Firing calls onEngineTick and arms what it returns.
+  next = now + 9000;
+  w.fire();
+  assert.equal(w.log.ticks, 1);
+  assert.equal(w.log.set, 3);
+  assert.equal(w.timers.size, 1);
+  // No wake time: the timer goes.
+  next = undefined;
+  w.send({ rf: 1, op: 'stop' });
+  assert.equal(w.timers.size, 0);
+  assert.equal(w.log.cleared, 2);
+  w.send({ rf: 1, op: 'stop' });
+  assert.equal(w.log.set, 3, 'nothing to arm');
+  // A wake time in the past fires at once (delay 0); a far one is capped to what setTimeout accepts.
+  next = now - 10;
+  w.send({ rf: 1, op: 'flush' });
+  assert.equal([...w.timers.values()][0].ms, 0);
+  next = now + 1e12;
+  w.send({ rf: 1, op: 'flush' });
+  assert.equal([...w.timers.values()][0].ms, 2147483647);
+});
+
+test('a call that throws is answered: engine messages rejected internal, Sentry messages success:false', async () => {
+  const w = worker({
+    engine: () => {
+      throw new Error('unreachable executed');
+    },
+    sentry: () => {
+      throw new RangeError('boom');
+    },
+  });
+  await started(w);
+  w.send({ rf: 1, op: 'events', json: '[]' });
+  w.send({ rf: 1, op: 7 });
+  w.send({ id: 4, method: 'addEvent', arg: 'x' });
+  w.send({ method: 'addEvent', arg: 'x' });
+  assert.deepEqual(w.posted.slice(1).map((p) => p.message), [
+    { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed' },
+    { rf: 1, op: 'rejected', of: null, code: 'internal', message: 'ringflate: internal error: unreachable executed' },
+    { id: 4, method: 'addEvent', success: false, response: 'ringflate: internal error: boom' },
+  ]);
+  // The worker keeps working afterwards.
+  assert.equal(w.log.engine.length, 2);
+});

@@ -1,0 +1,34 @@
+// Fills in the bootstrap's build placeholders: the inlined module, the engine protocol version (defined once, in
+// worker/src/engine/protocol.rs) and the package version (host-js/package.json). Used by worker/build.mjs and by the
+// bootstrap's unit tests, so both run the same script.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The engine protocol version and the package version. */
+export function versions() {
+  const protocolRs = fs.readFileSync(path.join(root, 'worker/src/engine/protocol.rs'), 'utf8');
+  const protocol = /pub const PROTOCOL_VERSION: u32 = (\d+);/.exec(protocolRs)?.[1];
+  if (!protocol) throw new Error('PROTOCOL_VERSION not found in worker/src/engine/protocol.rs');
+  const version = JSON.parse(fs.readFileSync(path.join(root, 'host-js/package.json'), 'utf8')).version;
+  if (!/^[0-9A-Za-z.+-]+$/.test(version || '')) throw new Error(`host-js/package.json version ${version} is not a version`);
+  return { protocol: Number(protocol), version };
+}
+
+/** worker/js/bootstrap.js with `wasmBase64` (the deflated module, base64) and the versions filled in. */
+export function filledBootstrap(wasmBase64) {
+  const { protocol, version } = versions();
+  const source = fs.readFileSync(path.join(root, 'worker/js/bootstrap.js'), 'utf8')
+    .replace('__RINGFLATE_WASM__', () => wasmBase64)
+    .replace('__RINGFLATE_PROTOCOL__', String(protocol))
+    .replace('__RINGFLATE_VERSION__', version);
+  if (source.includes('__RINGFLATE_')) throw new Error('a build placeholder is left in the bootstrap');
+  return source;
+}
+
+/** The worker script before minification: the wasm-bindgen glue and the bootstrap in one strict function scope. */
+export function workerSource(glue, bootstrap) {
+  return `(function(){"use strict";\n${glue}\n${bootstrap}\n})();\n`;
+}
