@@ -39,7 +39,7 @@ before(async () => {
     target: 'es2020',
     outfile: bundle,
     logLevel: 'error',
-    alias: { ringflate: path.join(ROOT, 'host-js/src/core.js') },
+    alias: { ringflate: path.join(ROOT, 'host-js/src/index.js') },
   });
   srv = await startServer();
   // The main process end of the IPC bridge.

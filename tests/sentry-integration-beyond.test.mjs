@@ -36,7 +36,7 @@ before(async () => {
     target: 'es2020',
     outfile: bundle,
     logLevel: 'error',
-    alias: { ringflate: path.join(ROOT, 'host-js/src/core.js') },
+    alias: { ringflate: path.join(ROOT, 'host-js/src/index.js') },
   });
   srv = await startServer({ sentry: {} });
   for (const which of ['ringflate', 'sentry']) {

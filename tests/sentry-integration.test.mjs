@@ -49,7 +49,7 @@ before(async () => {
       // Sentry's built-in blob: worker is compiled out; the control uses the ringflate worker file as its workerUrl.
       define: { __SENTRY_EXCLUDE_REPLAY_WORKER__: 'true' },
       // ringflate/sentry takes the engine core from the package's main entry; the SDK is the version under test.
-      alias: { ringflate: path.join(ROOT, 'host-js/src/core.js'), ...v.alias },
+      alias: { ringflate: path.join(ROOT, 'host-js/src/index.js'), ...v.alias },
     });
   }
   srv = await startServer({ sentry: { tunnel: '/tunnel', expectCompressed: true } });

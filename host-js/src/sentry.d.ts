@@ -37,11 +37,14 @@ export interface RingflateReplayOptions {
   batchMs?: number;
 }
 
-/** The integration object `Sentry.init({ integrations: [...] })` takes. */
+/**
+ * The integration object `Sentry.init({ integrations: [...] })` takes. The SDK's own types (client, event) are
+ * left as `any` so the one declaration fits @sentry/browser 10 and 11 and @sentry/electron's renderer alike.
+ */
 export interface RingflateReplayIntegration {
-  readonly name: 'RingflateReplay';
-  afterAllSetup(client: unknown): void;
-  processEvent(event: unknown, hint: unknown): unknown;
+  name: 'RingflateReplay';
+  afterAllSetup(client: any): void;
+  processEvent(event: any, hint: any): any;
   /** The replay id while recording (session or buffer mode), else undefined. */
   getReplayId(): string | undefined;
   /** Buffer mode: send the buffered history now and continue as a session; session mode: send what is pending. */
