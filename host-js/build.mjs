@@ -35,6 +35,7 @@ const DOCS = [
   ['worker/PROTOCOL.md', 'PROTOCOL.md'],
   ['docs/sentry-worker-protocol.md', 'sentry-worker-protocol.md'],
   ['docs/envelopes.md', 'envelopes.md'],
+  ['docs/sentry.md', 'sentry.md'],
 ];
 const EXT = { esm: '.mjs', cjs: '.cjs', iife: '.js' };
 
