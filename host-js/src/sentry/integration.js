@@ -6,7 +6,7 @@
 // / recordDroppedEvent, and @sentry/core's exported functions. Where this follows Sentry's own replay, the file
 // of getsentry/sentry-javascript packages/replay-internal it follows is named.
 import { record } from '@sentry-internal/rrweb';
-import { debug, normalize, isSentryRequestUrl, getClient, getCurrentScope, getActiveSpan, getDynamicSamplingContextFromSpan } from '@sentry/core';
+import { debug, normalize, isSentryRequestUrl, getClient, getCurrentScope } from '@sentry/core';
 // The engine core is ringflate's own, shared with startReplay (one copy in an app that uses both).
 import { createEngine } from 'ringflate';
 import { recordOptions } from './recording.js';
@@ -69,7 +69,7 @@ function start(client, o) {
   const co = client.getOptions();
   const sessionSampleRate = co.replaysSessionSampleRate;
   const errorSampleRate = co.replaysOnErrorSampleRate;
-  const not = (why) => say(why + ': ringflateReplay is not starting');
+  const not = (why) => say(why + ': not starting');
   // Sentry de-duplicates integrations by name only, so its own replay can be installed beside this one.
   if (client.getIntegrationByName('Replay')) return not("Sentry's replayIntegration is installed too; remove one");
   if (!o.workerUrl) return not('ringflateReplay needs workerUrl, the URL of ringflate-worker.js on your site');
@@ -95,12 +95,10 @@ function start(client, o) {
 
   // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
   // pageload span) get the replay id, and lose it when the replay ends (src/util/resetReplayIdOnDynamicSamplingContext.ts).
+  // (A span's DSC is computed afresh through the createDsc hook below; one frozen from an incoming trace is not updated.)
   const markDsc = guard((id) => {
-    if (!withScope) return;
-    const span = getActiveSpan();
-    for (const d of [getCurrentScope().getPropagationContext().dsc, span && getDynamicSamplingContextFromSpan(span)]) {
-      if (d) id ? (d.replay_id = id) : delete d.replay_id;
-    }
+    const d = withScope && getCurrentScope().getPropagationContext().dsc;
+    if (d) id ? (d.replay_id = id) : delete d.replay_id;
   });
 
   const addCustom = (ev) => stopRecording && engine.add([ev]);
@@ -231,23 +229,13 @@ function start(client, o) {
   });
   const offVisible = listen(document, 'visibilitychange', () => engine.hidden(document.visibilityState === 'hidden'));
 
-  const engine = createEngine({
-    workerUrl: o.workerUrl,
-    config: {
-      sessionSampleRate: sessionSampleRate || 0,
-      errorSampleRate: errorSampleRate || 0,
-      bufferMs: o.bufferMs,
-      maxBufferBytes: o.maxBufferBytes,
-      minReplayDurationMs: o.minReplayDuration,
-      sentryClient: true,
-    },
-    batchMs: o.batchMs,
+  const callbacks = {
     onStarted(s) {
       firstSegment = !s.segmentId;
       if (s.mode === 'session') markDsc(s.replayId);
       if (s.mode !== 'off') startRecording();
     },
-    onSegment: guard(onSegment),
+    onSegment,
     onCheckout: () => stopRecording && guard(record.takeFullSnapshot)(true),
     onPause() {
       stopRrweb();
@@ -260,6 +248,21 @@ function start(client, o) {
     },
     // Without a code the worker could not be created, loaded or started: nothing will be recorded.
     onError: (e) => log(client, e.message.slice(11) + (e.code ? '' : ' (no replay is recorded)')),
+  };
+  // The core calls these from the worker's messages: none of them may throw into the page.
+  for (const k in callbacks) callbacks[k] = guard(callbacks[k]);
+  const engine = createEngine({
+    ...callbacks,
+    workerUrl: o.workerUrl,
+    config: {
+      sessionSampleRate: sessionSampleRate || 0,
+      errorSampleRate: errorSampleRate || 0,
+      bufferMs: o.bufferMs,
+      maxBufferBytes: o.maxBufferBytes,
+      minReplayDurationMs: o.minReplayDuration,
+      sentryClient: true,
+    },
+    batchMs: o.batchMs,
   });
 
   const on = (hook, fn) => client.on(hook, guard(fn));
