@@ -439,3 +439,19 @@ test('misconfiguration: each gets one clear error on the SDK logger, and the pag
   assert.match(twice.replayId, /^[0-9a-f]{32}$/);
   assert.deepEqual(srv.failures, []);
 });
+
+test('a reload continues the same replay with the next segment id', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session' });
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 before the reload');
+  await page.reload();
+  await page.waitForFunction(() => window.__appReady === true, null, { timeout: TIMEOUT });
+  const again = await page.waitForFunction(() => window.__replay()?.getReplayId(), null, { timeout: TIMEOUT }).then((h) => h.jsonValue());
+  assert.equal(again, replayId, 'the reloaded page continues the replay');
+  await typeInto(page, 'after the reload');
+  await srv.waitFor(() => hasInput(eventsOf(replayId), 'after the reload'), TIMEOUT, 'a segment after the reload');
+  const segs = segmentsOf(replayId);
+  assert.deepEqual(segs.map((s) => s.segmentId), segs.map((_, i) => i), 'segment ids continue without gap or repeat');
+  assert.equal(customs(segs.slice(1).flatMap((s) => s.events), 'options').length, 0, 'the options event is only in segment 0');
+  await assertClean(seen, page);
+  await page.close();
+});
