@@ -2,7 +2,7 @@
 //! (serde_json): every envelope line, `replay_event` and session value the
 //! engine writes parses and carries exactly the values that went in (unicode,
 //! quotes, backslashes, control characters), and `split_batch` agrees with
-//! serde_json on random batches.
+//! serde_json on random batches, valid and mutated.
 
 mod engine_util;
 
@@ -100,6 +100,23 @@ fn as_u64(v: Option<&Value>) -> Option<u64> {
     }
 }
 
+/// Whether the scanner's reading of a number agrees with serde_json's: exactly
+/// for integers and small decimals. A decimal with a fraction or exponent is
+/// read exactly by the scanner but rounded to a double by serde_json (within
+/// an ulp), so from 2⁵⁰ on, where an ulp is a quarter or more, the truncated
+/// values may differ by a unit or an ulp.
+fn same_number(got: Option<u64>, v: Option<&Value>) -> bool {
+    let want = as_u64(v);
+    match (got, want, v.and_then(Value::as_f64)) {
+        (Some(g), Some(w), Some(f))
+            if f >= 1_125_899_906_842_624.0 && v.and_then(Value::as_u64).is_none() =>
+        {
+            (g as f64 - w as f64).abs() <= 1.0 + f * f64::EPSILON * 2.0
+        }
+        _ => got == want,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
 
@@ -127,6 +144,116 @@ proptest! {
                     let got_href = g.href.map(|(s, e)| serde_json::from_str::<String>(&batch[s..e]).unwrap());
                     prop_assert_eq!(got_href.as_deref(), href);
                     prop_assert_eq!(g.utf16, t.encode_utf16().count() as u64);
+                }
+            }
+        }
+    }
+}
+
+/// One edit of a batch text at a char boundary.
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize),
+    Insert(usize, char),
+    Replace(usize, char),
+    /// Repeats the `len` chars at the position.
+    Repeat(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let ch = prop_oneof![
+        4 => prop::sample::select(vec![
+            '{', '}', '[', ']', ',', ':', '"', '\\', ' ', '0', '1', '-', '+', '.', 'e', 'E', 't', 'f', 'n', 'u',
+            'l', 'a', 'x', '\n', '\u{1}', '/', 'b',
+        ]),
+        1 => any::<char>(),
+    ];
+    prop_oneof![
+        any::<usize>().prop_map(Edit::Delete),
+        (any::<usize>(), ch.clone()).prop_map(|(i, c)| Edit::Insert(i, c)),
+        (any::<usize>(), ch).prop_map(|(i, c)| Edit::Replace(i, c)),
+        (any::<usize>(), 1usize..12).prop_map(|(i, n)| Edit::Repeat(i, n)),
+    ]
+}
+
+fn apply(text: &str, e: &Edit) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return text.to_string();
+    }
+    let at = |i: &usize| i % chars.len();
+    let mut c = chars.clone();
+    match e {
+        Edit::Delete(i) => {
+            c.remove(at(i));
+        }
+        Edit::Insert(i, ch) => c.insert(at(i), *ch),
+        Edit::Replace(i, ch) => c[at(i)] = *ch,
+        Edit::Repeat(i, n) => {
+            let s = at(i);
+            let piece: Vec<char> = chars[s..(s + n).min(chars.len())].to_vec();
+            c.splice(s..s, piece);
+        }
+    }
+    c.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// A batch serde_json rejects is rejected whole; one it reads is accepted
+    /// exactly when every event has a numeric `type` and `timestamp`, and read
+    /// as serde_json reads it.
+    #[test]
+    fn split_batch_agrees_with_serde_json_on_mutated_batches(
+        events in prop::collection::vec(event(), 1..5),
+        edits in prop::collection::vec(edit(), 1..4),
+    ) {
+        let texts: Vec<String> = events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let mut batch = format!("[{}]", texts.join(","));
+        for e in &edits {
+            batch = apply(&batch, e);
+        }
+        let grammar_ok = serde_json::from_str::<serde::de::IgnoredAny>(&batch).is_ok();
+        let got = split_batch(&batch);
+        if !grammar_ok {
+            prop_assert!(got.is_err(), "accepted invalid JSON: {batch}");
+            return Ok(());
+        }
+        // Valid JSON that serde_json cannot hold as values (a lone surrogate escape, a number out of f64's range).
+        let Ok(parsed) = serde_json::from_str::<Value>(&batch) else {
+            return Ok(());
+        };
+        let events: Vec<Value> = match parsed {
+            Value::Array(a) => a,
+            _ => {
+                prop_assert!(got.is_err(), "accepted a non-array: {batch}");
+                return Ok(());
+            }
+        };
+        let valid = events.iter().all(|e| {
+            e.is_object() && as_u64(e.get("type")).is_some() && as_u64(e.get("timestamp")).is_some()
+        });
+        match got {
+            Err(why) => prop_assert!(!valid, "rejected a valid batch ({why}): {batch}"),
+            Ok(got) => {
+                prop_assert!(valid, "accepted a batch with an event that is not one: {batch}");
+                prop_assert_eq!(got.len(), events.len());
+                for (g, e) in got.iter().zip(&events) {
+                    let text = &batch[g.start..g.end];
+                    prop_assert_eq!(&serde_json::from_str::<Value>(text).unwrap(), e);
+                    prop_assert!(same_number(Some(g.kind), e.get("type")), "type {} in {batch}", g.kind);
+                    prop_assert!(same_number(Some(g.timestamp), e.get("timestamp")), "timestamp {} in {batch}", g.timestamp);
+                    let data = e.get("data").filter(|d| d.is_object());
+                    prop_assert!(same_number(g.source, data.and_then(|d| d.get("source"))), "source {:?} in {batch}", g.source);
+                    let href = data.and_then(|d| d.get("href")).and_then(Value::as_str);
+                    let got_href = g.href.map(|(s, e)| serde_json::from_str::<String>(&batch[s..e]));
+                    match (got_href, href) {
+                        (Some(Ok(a)), Some(b)) => prop_assert_eq!(a.as_str(), b),
+                        (None, None) => {}
+                        (a, b) => prop_assert!(false, "href {a:?} vs {b:?} in {batch}"),
+                    }
+                    prop_assert_eq!(g.utf16, text.encode_utf16().count() as u64);
                 }
             }
         }

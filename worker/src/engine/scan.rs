@@ -1,9 +1,10 @@
 //! Splits a batch `JSON.stringify([e1, e2, …])` into the texts of its events.
 //!
 //! `JSON.stringify` joins array elements with `,` and no whitespace, so each
-//! element text is exactly `JSON.stringify(event)`. The scanner tracks strings,
-//! escapes and nesting (with bracket matching) rather than parsing values: it
-//! reads only what the engine needs from each event — the top-level `type` and
+//! element text is exactly `JSON.stringify(event)`. The scanner validates each
+//! event as JSON (strings and escapes, numbers, literals, structure) without
+//! building values, so an invalid event rejects the batch whole; it reads only
+//! what the engine needs from each event — the top-level `type` and
 //! `timestamp`, and `data.source` / `data.href` — and counts the event's length
 //! in UTF-16 code units (what the host's size cap measures). Whitespace between
 //! elements is tolerated and not part of an event's text.
@@ -49,27 +50,40 @@ pub fn utf16_len(b: &[u8]) -> u64 {
         .sum()
 }
 
-/// Reads a JSON number at `i` as an unsigned integer, truncating any fraction.
-/// Returns the value and the index after the number.
+/// Reads a JSON number at `i` as an unsigned integer, truncating any fraction
+/// (exactly, for every value up to `u64::MAX`). Returns the value and the
+/// index after the number; `None` for a negative number or one too large.
 fn number(b: &[u8], mut i: usize) -> Option<(u64, usize)> {
     if b.get(i) == Some(&b'-') {
         return None;
     }
+    // The value is digits × 10^shift: every digit while they fit in a u64
+    // (so integers are exact), the integer part's magnitude beyond.
     let mut digits: u64 = 0;
-    let mut shift: i64 = 0; // digits × 10^shift
+    let mut shift: i64 = 0;
+    // An integer digit did not fit: the integer part exceeds u64.
+    let mut lost = false;
     let mut seen = false;
     let mut frac = false;
     while let Some(&c) = b.get(i) {
         match c {
             b'0'..=b'9' => {
                 seen = true;
-                if digits < 1_000_000_000_000_000_000 {
-                    digits = digits * 10 + u64::from(c - b'0');
-                    if frac {
-                        shift -= 1;
+                match digits
+                    .checked_mul(10)
+                    .and_then(|d| d.checked_add(u64::from(c - b'0')))
+                {
+                    Some(d) => {
+                        digits = d;
+                        if frac {
+                            shift -= 1;
+                        }
                     }
-                } else if !frac {
-                    shift += 1;
+                    None if !frac => {
+                        lost = true;
+                        shift += 1;
+                    }
+                    None => {}
                 }
             }
             b'.' if !frac => frac = true,
@@ -102,14 +116,19 @@ fn number(b: &[u8], mut i: usize) -> Option<(u64, usize)> {
         if i == start {
             return None;
         }
+        if lost && !neg {
+            return None;
+        }
         shift += if neg { -e } else { e };
+    } else if lost {
+        return None;
     }
     let mut v = digits;
-    while shift < 0 {
+    while shift < 0 && v > 0 {
         v /= 10;
         shift += 1;
     }
-    while shift > 0 {
+    while shift > 0 && v > 0 {
         v = v.checked_mul(10)?;
         shift -= 1;
     }
@@ -171,105 +190,217 @@ fn key_of(depth: usize, in_data: bool, k: &[u8]) -> Key {
     }
 }
 
-fn scan_event(b: &[u8], start: usize) -> Result<Scanned, &'static str> {
-    let mut stack: Vec<u8> = Vec::with_capacity(16);
-    let mut expect_key = false;
-    let mut key = Key::Other; // key whose value comes next
-    let mut data_key_at_1 = false; // the current depth-1 key is "data"
-    let mut in_data = false;
-    let (mut kind, mut ts, mut source, mut href) = (None, None, None, None);
-    let mut i = start;
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'"' => {
-                let s = i + 1;
-                let mut j = s;
-                loop {
-                    match b.get(j) {
-                        None => return Err("unterminated string"),
-                        Some(b'"') => break,
-                        Some(b'\\') => j += 2,
-                        Some(0..=0x1f) => return Err("control character in a string"),
-                        Some(_) => j += 1,
-                    }
-                }
-                if expect_key {
-                    key = key_of(stack.len(), in_data, &b[s..j]);
-                    if stack.len() == 1 {
-                        data_key_at_1 = key == Key::Data;
-                    }
-                    expect_key = false;
-                } else {
-                    if key == Key::Href {
-                        href = Some((i, j + 1));
-                    }
-                    key = Key::Other;
-                }
-                i = j + 1;
-                continue;
-            }
-            b'{' | b'[' => {
-                if c == b'{' && stack.len() == 1 && data_key_at_1 {
-                    in_data = true;
-                }
-                if stack.len() >= 10_000 {
-                    return Err("nested too deeply");
-                }
-                stack.push(c);
-                expect_key = c == b'{';
-                key = Key::Other;
-            }
-            b'}' | b']' => {
-                let open = if c == b'}' { b'{' } else { b'[' };
-                if stack.pop() != Some(open) {
-                    return Err("mismatched brackets");
-                }
-                key = Key::Other;
-                if stack.len() == 1 {
-                    in_data = false;
-                    data_key_at_1 = false;
-                }
-                if stack.is_empty() {
-                    i += 1;
-                    break;
-                }
-            }
-            b',' => {
-                expect_key = stack.last() == Some(&b'{');
-                key = Key::Other;
-            }
-            b':' => {}
-            b'0'..=b'9' | b'-' => {
-                let field = match key {
-                    Key::Type => Some(&mut kind),
-                    Key::Timestamp => Some(&mut ts),
-                    Key::Source => Some(&mut source),
-                    _ => None,
-                };
-                let mut j = i + 1;
-                if let Some(slot) = field {
-                    if let Some((v, e)) = number(b, i) {
-                        *slot = Some(v);
-                        j = e;
-                    }
-                }
-                while j < b.len() && matches!(b[j], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
-                {
-                    j += 1;
-                }
-                key = Key::Other;
-                i = j;
-                continue;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            // true, false, null: the value is not one the engine reads.
-            _ => key = Key::Other,
+/// How deep an event may nest.
+const MAX_DEPTH: usize = 10_000;
+
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let mut v = 0;
+    for k in 0..4 {
+        let d = char::from(*b.get(i + k)?).to_digit(16)?;
+        v = v * 16 + d;
+    }
+    Some(v)
+}
+
+/// A JSON string at `b[i] == '"'`: checks its escapes and characters and
+/// returns the index after its closing quote.
+fn string(b: &[u8], i: usize) -> Result<usize, &'static str> {
+    let mut j = i + 1;
+    loop {
+        match b.get(j) {
+            None => return Err("unterminated string"),
+            Some(b'"') => return Ok(j + 1),
+            Some(b'\\') => match b.get(j + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
+                Some(b'u') if hex4(b, j + 2).is_some() => j += 6,
+                _ => return Err("invalid escape in a string"),
+            },
+            Some(0..=0x1f) => return Err("control character in a string"),
+            Some(_) => j += 1,
         }
+    }
+}
+
+/// A key's text with its escapes decoded far enough to compare it with the
+/// engine's ASCII key names: an escape of a non-ASCII character becomes a byte
+/// that no name has. Runs only for keys that contain a backslash.
+fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let c = raw[i];
+        if c != b'\\' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let e = raw.get(i + 1).copied().unwrap_or(b'\\');
+        i += 2;
+        out.push(match e {
+            b'u' => {
+                let v = hex4(raw, i).unwrap_or(0xFFFF);
+                i += 4;
+                u8::try_from(v).ok().filter(u8::is_ascii).unwrap_or(0xFF)
+            }
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            other => other,
+        });
+    }
+    out
+}
+
+/// A JSON number at `i`: checks its grammar and returns the index after it.
+fn number_end(b: &[u8], mut i: usize) -> Result<usize, &'static str> {
+    let digits = |b: &[u8], mut i: usize| {
+        let s = i;
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        (i > s).then_some(i)
+    };
+    if b.get(i) == Some(&b'-') {
         i += 1;
     }
-    if !stack.is_empty() {
-        return Err("unterminated object");
+    i = match b.get(i) {
+        Some(b'0') => i + 1,
+        Some(b'1'..=b'9') => digits(b, i).ok_or("invalid number")?,
+        _ => return Err("invalid number"),
+    };
+    if b.get(i) == Some(&b'.') {
+        i = digits(b, i + 1).ok_or("invalid number")?;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        i = digits(b, i).ok_or("invalid number")?;
+    }
+    Ok(i)
+}
+
+/// An object key at `i` (after whitespace) and its `:`; returns what it
+/// names and the index after the colon.
+fn key_at(b: &[u8], i: usize, depth: usize, in_data: bool) -> Result<(Key, usize), &'static str> {
+    let i = ws(b, i);
+    if b.get(i) != Some(&b'"') {
+        return Err("expected a key");
+    }
+    let end = string(b, i)?;
+    let raw = &b[i + 1..end - 1];
+    let key = if raw.contains(&b'\\') {
+        key_of(depth, in_data, &unescape(raw))
+    } else {
+        key_of(depth, in_data, raw)
+    };
+    let j = ws(b, end);
+    if b.get(j) != Some(&b':') {
+        return Err("expected ':' after a key");
+    }
+    Ok((key, j + 1))
+}
+
+/// One event: a complete JSON object at `b[start] == '{'`, validated as JSON
+/// (strings and their escapes, numbers, literals, structure). What the engine
+/// reads follows JSON's rule for repeated keys: the last one counts.
+fn scan_event(b: &[u8], start: usize) -> Result<Scanned, &'static str> {
+    // The open containers: true for an object.
+    let mut stack: Vec<bool> = Vec::with_capacity(16);
+    let (mut kind, mut ts, mut source, mut href) = (None, None, None, None);
+    let mut in_data = false;
+    let mut key = Key::Other; // what the value about to be read is
+    let mut i = start;
+    'value: loop {
+        i = ws(b, i);
+        let c = *b.get(i).ok_or("unterminated object")?;
+        let k = key;
+        // A value that is not what the engine reads clears what an earlier key set.
+        let num = match c {
+            b'-' | b'0'..=b'9' => {
+                let end = number_end(b, i)?;
+                let v = number(b, i).map(|(v, _)| v);
+                i = end;
+                v
+            }
+            _ => None,
+        };
+        match k {
+            Key::Type => kind = num,
+            Key::Timestamp => ts = num,
+            Key::Source => source = num,
+            Key::Href => href = None,
+            Key::Data => {
+                source = None;
+                href = None;
+            }
+            Key::Other => {}
+        }
+        match c {
+            b'-' | b'0'..=b'9' => {}
+            b'"' => {
+                let end = string(b, i)?;
+                if k == Key::Href {
+                    href = Some((i, end));
+                }
+                i = end;
+            }
+            b'{' | b'[' => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err("nested too deeply");
+                }
+                let obj = c == b'{';
+                if k == Key::Data {
+                    in_data = obj;
+                }
+                stack.push(obj);
+                let j = ws(b, i + 1);
+                let close = if obj { b'}' } else { b']' };
+                if b.get(j) != Some(&close) {
+                    if obj {
+                        (key, i) = key_at(b, j, stack.len(), in_data)?;
+                    } else {
+                        (key, i) = (Key::Other, j);
+                    }
+                    continue 'value;
+                }
+                // Empty: closed below.
+                i = j;
+            }
+            b't' if b[i..].starts_with(b"true") => i += 4,
+            b'f' if b[i..].starts_with(b"false") => i += 5,
+            b'n' if b[i..].starts_with(b"null") => i += 4,
+            _ => return Err("invalid JSON value"),
+        }
+        // After a value: close containers, or go on after a comma.
+        loop {
+            let Some(&obj) = stack.last() else {
+                break 'value;
+            };
+            i = ws(b, i);
+            match b.get(i) {
+                Some(b',') if obj => {
+                    (key, i) = key_at(b, i + 1, stack.len(), in_data)?;
+                    continue 'value;
+                }
+                Some(b',') => {
+                    (key, i) = (Key::Other, i + 1);
+                    continue 'value;
+                }
+                Some(b'}') if obj => {}
+                Some(b']') if !obj => {}
+                None => return Err("unterminated object"),
+                _ => return Err("expected ',' or a closing bracket"),
+            }
+            stack.pop();
+            i += 1;
+            if stack.len() == 1 {
+                in_data = false;
+            }
+        }
     }
     let kind = kind.ok_or("no numeric top-level \"type\"")?;
     let timestamp = ts.ok_or("no numeric top-level \"timestamp\"")?;
@@ -336,6 +467,14 @@ mod tests {
         assert_eq!(number(b"17.99", 0), Some((17, 5)));
         assert_eq!(number(b"-1", 0), None);
         assert_eq!(number(b"1e400", 0), None);
+        assert_eq!(number(b"18446744073709551615", 0), Some((u64::MAX, 20)));
+        assert_eq!(number(b"18446744073709551616", 0), None);
+        assert_eq!(
+            number(b"10001000000000000001.9", 0),
+            Some((10_001_000_000_000_000_001, 22))
+        );
+        assert_eq!(number(b"0e999", 0), Some((0, 5)));
+        assert_eq!(number(b"5e-999", 0), Some((0, 6)));
     }
 
     #[test]
@@ -364,5 +503,73 @@ mod tests {
         ] {
             assert!(split_batch(bad).is_err(), "{bad}");
         }
+        // What the scanner skips is JSON too.
+        for bad_value in [
+            r#""\x""#,
+            r#""\u12G4""#,
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "+1",
+            "1e",
+            "tru",
+            "nul",
+            "truex",
+            "nulll",
+            "[1,]",
+            "[,1]",
+            "{\"a\" 1}",
+            "{\"a\":1,,\"b\":2}",
+            "{,\"a\":1}",
+            "{\"a\":}",
+            "{1:2}",
+            "[1 2]",
+            "undefined",
+            "NaN",
+            "'x'",
+        ] {
+            let batch = format!("[{{\"type\":1,\"timestamp\":2,\"a\":{bad_value}}}]");
+            assert!(split_batch(&batch).is_err(), "{batch}");
+        }
+        for good_value in [
+            r#""\u12aB\n\/""#,
+            "0",
+            "-0.5e+3",
+            "1E-2",
+            "true",
+            "false",
+            "null",
+            "[]",
+            "{}",
+            "[[],{}]",
+            " { \"b\" : [ 1 , 2 ] } ",
+        ] {
+            let batch = format!("[{{\"type\":1,\"timestamp\":2,\"a\":{good_value}}}]");
+            assert!(split_batch(&batch).is_ok(), "{batch}");
+        }
+    }
+
+    #[test]
+    fn the_last_of_repeated_keys_counts() {
+        let read = |e: &str| split_batch(&format!("[{e}]")).map(|v| (v[0].kind, v[0].source));
+        assert!(read(r#"{"type":3,"type":"x","timestamp":1}"#).is_err());
+        assert_eq!(
+            read(r#"{"type":"x","type":3,"timestamp":1}"#),
+            Ok((3, None))
+        );
+        assert_eq!(
+            read(r#"{"type":3,"timestamp":1,"data":{"source":2},"data":[]}"#),
+            Ok((3, None))
+        );
+        assert_eq!(
+            read(r#"{"type":3,"timestamp":1,"data":{"source":2,"source":5}}"#),
+            Ok((3, Some(5)))
+        );
+        // An escaped key names the same field.
+        assert_eq!(
+            read(r#"{"typ\u0065":4,"timestamp":1,"d\u0061ta":{"sourc\u0065":6}}"#),
+            Ok((4, Some(6)))
+        );
     }
 }
