@@ -128,6 +128,10 @@ const spanItems = () =>
     const p = JSON.parse(i.payload);
     return (p.items || [p]).map((span) => ({ header: e.header, span }));
   }));
+const attr = (span, k) => {
+  const v = span.attributes && span.attributes[k];
+  return v && typeof v === 'object' && 'value' in v ? v.value : v;
+};
 const hasInput = (events, text) => events.some((e) => e.type === 3 && e.data?.source === 5 && typeof e.data.text === 'string' && e.data.text.includes(text));
 const isSeconds = (v) => typeof v === 'number' && v > 1e9 && v < 1e10;
 const isMs = (v) => typeof v === 'number' && v > 1e12 && v < 1e13;
@@ -197,11 +201,14 @@ for (const [base, sdk] of Object.entries(SDKS)) test(`@sentry/browser ${sdk.vers
   // SDK 11 streams spans (processSegmentSpan), SDK 10 sends a transaction (afterSendEvent): either way the trace id
   // and the name reach the replay.
   const checkout = () =>
-    spanItems().filter((x) => x.span.name === spanName).map((x) => ({ header: x.header, traceId: x.span.trace_id }))[0] ||
+    spanItems().filter((x) => x.span.name === spanName).map((x) => ({ header: x.header, traceId: x.span.trace_id, span: x.span }))[0] ||
     transactions().filter((x) => x.event.transaction === spanName).map((x) => ({ header: x.header, traceId: x.event.contexts.trace.trace_id }))[0];
   await srv.waitFor(checkout, TIMEOUT, 'the checkout span or transaction');
   const sp = checkout();
   assert.equal(sp.header.trace?.replay_id, rf.replayId, "its envelope's DSC names the replay");
+  // A streamed span carries the replay id as an attribute (processSpan).
+  if (sp.span) assert.equal(attr(sp.span, 'sentry.replay_id'), rf.replayId, 'the streamed span names the replay');
+  assert.equal(!!sp.span, sdk.version.startsWith('11.'), 'SDK 11 streams spans, SDK 10 sends a transaction');
   await srv.waitFor(() => segmentsOf(rf.replayId).some((s) => s.event.trace_ids.includes(sp.traceId)), TIMEOUT, 'a segment listing the trace id');
   assert.ok(segmentsOf(rf.replayId).some((s) => s.event.segment_names.includes(spanName)), 'segment_names has the name');
 

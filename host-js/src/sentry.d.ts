@@ -45,6 +45,7 @@ export interface RingflateReplayIntegration {
   name: 'RingflateReplay';
   afterAllSetup(client: any): void;
   processEvent(event: any, hint: any): any;
+  processSpan(span: any): void;
   /** The replay id while recording (session or buffer mode), else undefined. */
   getReplayId(): string | undefined;
   /** Buffer mode: send the buffered history now and continue as a session; session mode: send what is pending. */

@@ -184,7 +184,7 @@ export function describe(el, maskAttr) {
   for (let n = el; n && n.tagName && n.tagName !== 'HTML' && parts.length < 5; n = n.parentNode) {
     let s = n.getAttribute('data-sentry-component');
     if (!s) {
-      s = n.tagName.toLowerCase() + (n.id ? '#' + n.id : '') + (typeof n.className === 'string' && n.className.trim() ? '.' + n.className.trim().split(/\s+/).join('.') : '');
+      s = [n.tagName.toLowerCase() + (n.id ? '#' + n.id : ''), ...n.classList].join('.');
       for (const k of ['aria-label', 'type', 'name', 'title', 'alt']) if (n.hasAttribute(k)) s += `[${k}="${maskAttr(k, n.getAttribute(k), n)}"]`;
     }
     if (parts.length && (parts.join(' > ') + s).length > 197) break;
@@ -230,12 +230,7 @@ export function watchDom(add, mirror, maskAttr) {
   let lastClickAt = 0;
 
   // Only buttons, links that stay on the page and submit/button inputs are judged (handleClick.ts).
-  const judged = (el) => {
-    const tag = el.tagName;
-    const target = el.getAttribute('target');
-    if (tag === 'INPUT') return ['submit', 'button'].includes(el.getAttribute('type'));
-    return tag === 'BUTTON' || (tag === 'A' && !el.hasAttribute('download') && (!target || target === '_self'));
-  };
+  const JUDGED = 'button,a:not([download]):not([target]),a[target=_self]:not([download]),input[type=submit],input[type=button]';
 
   const onClick = (e) => {
     const el = clickTarget(e.target);
@@ -249,7 +244,7 @@ export function watchDom(add, mirror, maskAttr) {
     if (again) return;
     const crumb = domCrumb('ui.click', el, mirror, maskAttr);
     add(crumb);
-    if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !judged(el) || !crumb.data.nodeId) return;
+    if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !el.matches(JUDGED) || !crumb.data.nodeId) return;
     const c = { node: el, at: t, count: 0 };
     clicks.push(c);
     // Judged CLICK_TIMEOUT_MS later: repeated clicks on a page that answered (its first DOM change after the

@@ -56,6 +56,13 @@ export function ringflateReplay(options) {
       }
     },
     /** The current replay id while recording. */
+    // Streamed spans carry the replay id (src/integration.ts processSpan).
+    processSpan: guard((span) => {
+      const m = state && state.mode();
+      const a = m && (span.attributes = span.attributes || {});
+      if (a && !a['sentry.replay_id']) a['sentry.replay_id'] = state.engine.replayId;
+      if (m === 'buffer') a['sentry._internal.replay_is_buffering'] = true;
+    }),
     getReplayId: () => (state && state.mode() ? state.engine.replayId : undefined),
     /** Buffer mode: sends the buffered history now and continues as a session; session mode: sends what is pending. */
     flush: () => state && state.engine.flush(),
@@ -110,7 +117,6 @@ function start(client, o) {
   };
 
   // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
-  const f = rec.flags;
   const optionsEvent = () => ({
     type: 5,
     timestamp: Date.now(),
@@ -121,9 +127,7 @@ function start(client, o) {
         sessionSampleRate,
         errorSampleRate,
         useCompressionOption: true,
-        blockAllMedia: f.blockAllMedia,
-        maskAllText: f.maskAllText,
-        maskAllInputs: f.maskAllInputs,
+        ...rec.flags, // maskAllText, maskAllInputs, blockAllMedia
         useCompression: true,
         networkDetailHasUrls: false,
         networkCaptureBodies: true,
