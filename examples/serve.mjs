@@ -72,7 +72,7 @@ if (!fs.existsSync(workerFile)) {
 
 // Page scripts are bundled once at start-up so the pages need only 'self'.
 const bundles = {};
-for (const name of ['sentry', 'engine', 'segments']) {
+for (const name of ['sentry', 'sentry-ringflate', 'engine', 'segments']) {
   const out = buildSync({
     entryPoints: [path.join(here, 'src', name + '.js')],
     bundle: true,
@@ -81,6 +81,7 @@ for (const name of ['sentry', 'engine', 'segments']) {
     target: 'es2020',
     write: false,
     logLevel: 'error',
+    alias: { ringflate: path.join(root, 'host-js/src/index.js') }, // ringflate/sentry's engine core
   });
   bundles[`/app/${name}.js`] = out.outputFiles[0].contents;
 }

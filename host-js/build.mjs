@@ -23,10 +23,10 @@ const KB = 1024;
 // export path | source | output name | formats | types | external | min+gzip budget (bytes) | classic-script global
 const ENTRIES = [
   { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 3 * KB, globalName: 'ringflate' },
-  // Enabled once host-js/src/sentry.js exists; package.json then needs, in "exports" (the check below says so):
-  //   "./sentry": { "import": { "types": "./dist/ringflate-sentry.d.ts", "default": "./dist/ringflate-sentry.mjs" } }
-  // and every external package it imports declared (peerDependencies), since the app provides them.
-  // { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*'], budget: 6 * KB },
+  // The Sentry integration: @sentry/* (the app's SDK) and @sentry-internal/* (the recorder) stay external, both
+  // peerDependencies, and the engine core comes from the package's own main entry (`ringflate`), shared with
+  // startReplay.
+  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB },
 ];
 
 const WORKER_SRC = path.join(dir, '../dist/ringflate-worker.js');
@@ -36,6 +36,7 @@ const DOCS = [
   ['worker/PROTOCOL.md', 'PROTOCOL.md'],
   ['docs/sentry-worker-protocol.md', 'sentry-worker-protocol.md'],
   ['docs/envelopes.md', 'envelopes.md'],
+  ['docs/sentry.md', 'sentry.md'],
 ];
 const EXT = { esm: '.mjs', cjs: '.cjs', iife: '.js' };
 
