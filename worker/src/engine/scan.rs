@@ -36,6 +36,7 @@ enum Key {
     Href,
 }
 
+#[inline(always)]
 fn ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
@@ -44,10 +45,21 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// UTF-16 code units of a UTF-8 text: one per scalar, two for those above U+FFFF.
+/// ASCII runs are counted eight bytes at a time.
 pub fn utf16_len(b: &[u8]) -> u64 {
-    b.iter()
-        .map(|&c| u64::from(c & 0xC0 != 0x80) + u64::from(c >= 0xF0))
-        .sum()
+    let unit = |c: &u8| u64::from(c & 0xC0 != 0x80) + u64::from(*c >= 0xF0);
+    let mut n = 0;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        if u64::from_le_bytes(a) & 0x8080_8080_8080_8080 == 0 {
+            n += 8;
+        } else {
+            n += w.iter().map(unit).sum::<u64>();
+        }
+    }
+    n + words.remainder().iter().map(unit).sum::<u64>()
 }
 
 /// Reads a JSON number at `i` as an unsigned integer, truncating any fraction
@@ -179,7 +191,11 @@ pub fn split_batch(text: &str) -> Result<Vec<Scanned>, String> {
     Ok(out)
 }
 
+#[inline]
 fn key_of(depth: usize, in_data: bool, k: &[u8]) -> Key {
+    if depth > 2 || k.len() > 9 {
+        return Key::Other;
+    }
     match (depth, k) {
         (1, b"type") => Key::Type,
         (1, b"timestamp") => Key::Timestamp,
@@ -202,11 +218,47 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
     Some(v)
 }
 
+/// The index of the first byte at or after `j` that ends a run of plain
+/// string bytes: `"`, `\\` or a control character (or the end). Eight bytes at
+/// a time: a word holds such a byte exactly when one of the three tests sets
+/// a high bit (the classic "has zero byte" / "has byte less than" tricks), and
+/// the lowest byte so flagged is the first such byte.
+#[inline(always)]
+fn plain_run(b: &[u8], mut j: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(j..j + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(a);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        let hit = (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        // Borrows only run upwards, so the lowest flagged byte is the first hit.
+        let hit = hit & HIGH;
+        if hit != 0 {
+            return j + (hit.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while let Some(&c) = b.get(j) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        j += 1;
+    }
+    j
+}
+
 /// A JSON string at `b[i] == '"'`: checks its escapes and characters and
 /// returns the index after its closing quote.
+#[inline(always)]
 fn string(b: &[u8], i: usize) -> Result<usize, &'static str> {
     let mut j = i + 1;
     loop {
+        j = plain_run(b, j);
         match b.get(j) {
             None => return Err("unterminated string"),
             Some(b'"') => return Ok(j + 1),
@@ -254,6 +306,7 @@ fn unescape(raw: &[u8]) -> Vec<u8> {
 }
 
 /// A JSON number at `i`: checks its grammar and returns the index after it.
+#[inline]
 fn number_end(b: &[u8], mut i: usize) -> Result<usize, &'static str> {
     let digits = |b: &[u8], mut i: usize| {
         let s = i;
@@ -285,6 +338,7 @@ fn number_end(b: &[u8], mut i: usize) -> Result<usize, &'static str> {
 
 /// An object key at `i` (after whitespace) and its `:`; returns what it
 /// names and the index after the colon.
+#[inline]
 fn key_at(b: &[u8], i: usize, depth: usize, in_data: bool) -> Result<(Key, usize), &'static str> {
     let i = ws(b, i);
     if b.get(i) != Some(&b'"') {
@@ -322,7 +376,10 @@ fn scan_event(b: &[u8], start: usize) -> Result<Scanned, &'static str> {
         let num = match c {
             b'-' | b'0'..=b'9' => {
                 let end = number_end(b, i)?;
-                let v = number(b, i).map(|(v, _)| v);
+                let v = match k {
+                    Key::Type | Key::Timestamp | Key::Source => number(b, i).map(|(v, _)| v),
+                    _ => None,
+                };
                 i = end;
                 v
             }
@@ -478,8 +535,31 @@ mod tests {
     }
 
     #[test]
+    fn plain_runs_stop_at_quotes_backslashes_and_controls() {
+        for n in 0..20 {
+            for stop in [b'"', b'\\', 0x00, 0x1f] {
+                let mut t = vec![b'a'; n];
+                t.extend_from_slice("é世".as_bytes());
+                let at = t.len();
+                t.push(stop);
+                t.extend_from_slice(b"xyz\"");
+                assert_eq!(plain_run(&t, 0), at, "{n} {stop}");
+            }
+            assert_eq!(plain_run(&vec![b' '; n], 0), n);
+        }
+    }
+
+    #[test]
     fn utf16_counts_like_js() {
         assert_eq!(utf16_len("aé世🎉".as_bytes()), 5);
+        for pre in 0..17 {
+            let t = format!("{}aé世🎉{}", "x".repeat(pre), "y".repeat(pre % 5));
+            assert_eq!(
+                utf16_len(t.as_bytes()),
+                t.encode_utf16().count() as u64,
+                "{t}"
+            );
+        }
     }
 
     #[test]
