@@ -267,7 +267,7 @@ async function main() {
     const wn = wasmNativeRows(result.browser, result.native);
     if (wn.length) {
       md.push('', '## WebAssembly against native, the same sources and feed', '');
-      md.push('WebAssembly: the `direct` pass, the worker file run inside a browser worker whose driver calls its message handler directly (no messages between threads): one `addEvent` per event and `finish` every 5 s of event time, 4 passes per repetition, the first on a fresh instance. Native: criterion `sentry_worker`, the same feed. Both include ringflate\'s framing and Adler-32 around zlib-rs; the WebAssembly side also the string\'s copy into linear memory and the reply bytes\' copy out.', '');
+      md.push('WebAssembly: the `direct` pass, the worker file run inside a browser worker whose driver calls its message handler directly (no messages between threads): one `addEvent` per event and `finish` every 5 s of event time, 6 passes per repetition, the first on a fresh instance. Native: criterion `sentry_worker`, the same feed. Both include ringflate\'s framing and Adler-32 around zlib-rs; the WebAssembly side also the string\'s copy into linear memory and the reply bytes\' copy out.', '');
       md.push(wasmNativeTable(wn));
     }
     if (result.mainthread) {

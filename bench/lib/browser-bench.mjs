@@ -19,7 +19,7 @@ export const PASSES = {
   paced60: { mode: 'paced', segmentMs: 60000 },
   // Only for contestants marked `direct`: the worker file run inside a driver worker that calls its
   // handler directly (bench/workers/direct-driver.js), the module's own speed without messaging.
-  direct: { mode: 'direct', segmentMs: 5000, passes: 4 },
+  direct: { mode: 'direct', segmentMs: 5000, passes: 6 },
 };
 
 /**

@@ -233,7 +233,7 @@ let held = null;
 
 /** One measured run of one contestant on the loaded corpus file. With `hold`, the worker is
  * kept alive until release() (bench/profile.mjs stops the worker's profiler first). */
-async function run({ url, feed, mode, segmentMs = 5000, hold = false, driverUrl, passes = 4 }) {
+async function run({ url, feed, mode, segmentMs = 5000, hold = false, driverUrl, passes = 6 }) {
   let res;
   let readyMs = NaN;
   if (mode === 'direct') {
