@@ -185,7 +185,7 @@ function targets(summary, size, native, main) {
     out.push({ target: `engine mode throughput on ${file}: ≥ ${TARGET.vsFflate}× fflate, ≥ ${TARGET.vsCstream}× CompressionStream, bytes ≤ fflate`,
       met: vsF >= TARGET.vsFflate && (!cs || vsC >= TARGET.vsCstream) && bytes <= 1, value: `${fmt(vsF, 2)}× fflate, ${fmt(vsC, 2)}× CompressionStream, bytes ${fmt(bytes, 3)}× fflate` });
   }
-  for (const r of wasmNativeRows(summary, native).filter((x) => x.file.includes(TARGET.wasmVsNativeFile))) {
+  for (const r of wasmNativeRows(summary, native).filter((x) => x.file.includes(TARGET.wasmVsNativeFile) && Number.isFinite(x.nativeBest))) {
     const q = r.warm / r.nativeBest;
     out.push({ target: `WebAssembly deflate on ${r.file}: ≥ ${TARGET.wasmVsNative} of the same sources' native speed (warm instance; same run)`,
       met: q >= TARGET.wasmVsNative, value: `${fmt(q, 2)} (${fmt(r.warm, 1)} vs ${fmt(r.nativeBest, 1)} MB/s); a fresh instance's first pass: ${fmt(r.cold / r.nativeBest, 2)}` });
