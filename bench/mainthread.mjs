@@ -25,31 +25,25 @@ import { machineInfo, corpusFiles, fmt, ratio } from './lib/report.mjs';
 import { median } from './lib/browser-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const opt = (n, d) => {
-  const i = argv.indexOf(`--${n}`);
-  return i >= 0 ? argv[i + 1] : d;
-};
-const speed = Number(opt('speed', 8));
-const reps = Number(opt('reps', 1));
-const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
-const files = corpusFiles(corpusDir, opt('files', ''));
-const outName = opt('out', 'mainthread');
-const ringflateFile = path.resolve(root, opt('ringflate', 'dist/ringflate-worker.js'));
 
-/** The hosts, as bench/page/paced.js runs them. `none` is the feed alone (the baseline). */
-const CONTESTANTS = [
+/** The hosts, as bench/page/paced.js runs them. `none` is the feed alone (the baseline). `target`: held to
+ * the main-thread target in bench/run.mjs (≤ 0.5× CONTROL's task time per 1,000 events). */
+export const CONTESTANTS = [
   { name: 'none', label: 'feed alone (baseline)', host: 'none' },
   { name: 'sentry-fflate', label: "Sentry's host + Sentry's worker (fflate)", host: 'sentry', worker: '/w/fflate.js' },
   { name: 'sentry-ringflate', label: "Sentry's host + ringflate worker (drop-in)", host: 'sentry', worker: '/w/ringflate-worker.js' },
-  { name: 'engine', label: 'ringflate host-js (startReplay)', host: 'engine', worker: '/w/ringflate-worker.js' },
+  { name: 'engine', label: 'ringflate host-js (startReplay)', host: 'engine', worker: '/w/ringflate-worker.js', target: true },
 ];
-const CONTROL = 'sentry-fflate';
+export const CONTROL = 'sentry-fflate';
 
 const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'";
 const WASM_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'";
 
-async function main() {
+/**
+ * Runs the paced and stress passes for every file and host; returns `{runs, rows, speed, reps}`
+ * (`rows`: see mainThreadRows). bench/run.mjs calls this too.
+ */
+export async function runMainThread({ corpusDir, files, speed = 8, reps = 1, ringflateFile, log = console.log }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-mainthread-'));
   const srv = await startServer({ sentry: { expectCompressed: true } });
   await build({ entryPoints: [path.join(root, 'bench/page/paced.js')], bundle: true, format: 'iife', target: 'es2020',
@@ -69,17 +63,16 @@ async function main() {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-mainthread-profile-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const runs = [];
-  const machine = machineInfo();
-  console.log(`paced main-thread bench: speed ${speed}×, ${reps} repetition(s), files ${files.join(', ')}`);
+  log(`paced main-thread bench: speed ${speed}×, ${reps} repetition(s), files ${files.join(', ')}`);
   try {
     for (const file of files) {
       for (let rep = 0; rep < reps; rep++) {
         const order = CONTESTANTS.map((_, k) => CONTESTANTS[(k + rep) % CONTESTANTS.length]);
         for (const c of order) {
           for (const pass of ['paced', 'stress']) {
-            const r = await runOne({ context, srv, file, c, pass, envelopeUrl, want: lines[file] });
+            const r = await runOne({ context, srv, file, c, pass, speed, envelopeUrl, want: lines[file] });
             runs.push({ file, rep, contestant: c.name, pass, ...r });
-            console.log(`  ${file} ${c.name.padEnd(17)} ${pass.padEnd(6)} task ${fmt(r.traceTaskMs, 0).padStart(6)} ms ` +
+            log(`  ${file} ${c.name.padEnd(17)} ${pass.padEnd(6)} task ${fmt(r.traceTaskMs, 0).padStart(6)} ms ` +
               `(cpu ${fmt(r.traceCpuMs, 0).padStart(5)}), script ${fmt(r.scriptMs, 0).padStart(6)} ms, ` +
               `longest ${fmt(r.longestTaskMs, 1)} ms, ${r.events} events in ${fmt(r.wallMs / 1000, 1)} s`);
           }
@@ -92,10 +85,10 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(profile, { recursive: true, force: true });
   }
-  report(runs, machine);
+  return { runs, rows: mainThreadRows(runs, files), speed, reps };
 }
 
-async function runOne({ context, srv, file, c, pass, envelopeUrl, want }) {
+async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want }) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -190,7 +183,8 @@ async function receivedEvents(srv, n) {
   return srv.replays.slice().sort((a, b) => a.segmentId - b.segmentId).flatMap((r) => r.events.map((e) => JSON.stringify(e)));
 }
 
-function report(runs, machine) {
+/** Per file and host: the medians per 1,000 events, net of the feed alone (the `none` host). */
+export function mainThreadRows(runs, files) {
   const rows = [];
   for (const f of files) {
     const of = (name, pass) => runs.filter((r) => r.file === f && r.contestant === name && r.pass === pass);
@@ -215,11 +209,12 @@ function report(runs, machine) {
       });
     }
   }
-  const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  return rows;
+}
+
+/** The main-thread table (markdown lines), with ratios against Sentry's host with its own worker. */
+export function mainThreadTable(rows, { speed, reps }) {
   const md = [];
-  md.push('# Main-thread cost at recorded pace', '');
-  md.push(`Run ${when} UTC · ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB · ${machine.chromium} · ` +
-    `load average at start ${machine.loadavg} · commit ${machine.commit}`, '');
   md.push(`Each corpus file replayed at its recorded pace, ${speed}× faster, through each host; ${reps} repetition(s), ` +
     'median. Task time: the page\'s renderer main thread, the sum of top-level RunTask events of a trace (wall ' +
     'time; "cpu": the thread\'s own CPU time in those tasks), per 1,000 events, net of the feed alone (the ' +
@@ -237,11 +232,28 @@ function report(runs, machine) {
       `${fmt(r.longestTaskMs, 1)} | ${fmt(r.metricTaskPer1k, 1)} | ${isBase ? '–' : cell(0, 'stressTaskPer1k')} | ` +
       `${isBase ? '–' : cell(0, 'stressCpuPer1k')} | ${fmt(r.stressLongestMs, 1)} | ${r.segments} |`);
   }
+  return md;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const argv = process.argv.slice(2);
+  const opt = (n, d) => {
+    const i = argv.indexOf(`--${n}`);
+    return i >= 0 ? argv[i + 1] : d;
+  };
+  const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
+  const files = corpusFiles(corpusDir, opt('files', ''));
+  const outName = opt('out', 'mainthread');
+  const machine = machineInfo();
+  const res = await runMainThread({ corpusDir, files, speed: Number(opt('speed', 8)), reps: Number(opt('reps', 1)),
+    ringflateFile: path.resolve(root, opt('ringflate', 'dist/ringflate-worker.js')) });
+  const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  const md = ['# Main-thread cost at recorded pace', '',
+    `Run ${when} UTC · ${machine.cpu}, ${machine.cores} cores, ${machine.memGB} GB · ${machine.chromium} · ` +
+    `load average at start ${machine.loadavg} · commit ${machine.commit}`, '', ...mainThreadTable(res.rows, res)];
   const text = md.join('\n') + '\n';
   const out = path.join(root, 'bench/results');
   fs.writeFileSync(path.join(out, `${outName}.md`), text);
-  fs.writeFileSync(path.join(out, `${outName}.json`), JSON.stringify({ machine, speed, reps, files, runs, rows }, null, 1) + '\n');
+  fs.writeFileSync(path.join(out, `${outName}.json`), JSON.stringify({ machine, speed: res.speed, reps: res.reps, files, runs: res.runs, rows: res.rows }, null, 1) + '\n');
   console.log('\n' + text);
 }
-
-await main();

@@ -2,8 +2,8 @@
 // ringflate benchmark suite: native criterion bench + browser bench against the
 // peers, in one go. See bench/README.md.
 //
-//   node bench/run.mjs [--quick] [--reps N] [--files d1,d4] [--no-native] [--no-browser]
-//                      [--ringflate dist/ringflate-worker.js] [--chromium-args '--js-flags=…']
+//   node bench/run.mjs [--quick] [--reps N] [--files d1,d4] [--no-native] [--no-browser] [--no-mainthread]
+//                      [--speed N] [--ringflate dist/ringflate-worker.js] [--chromium-args '--js-flags=…']
 //                      [--variants [variant options]]
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
@@ -14,6 +14,7 @@ import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { runBrowserBench, summarize } from './lib/browser-bench.mjs';
+import { runMainThread, mainThreadTable, CONTESTANTS as MAIN_HOSTS, CONTROL as MAIN_CONTROL } from './mainthread.mjs';
 import { standardContestants } from './lib/contestants.mjs';
 import { machineInfo, corpusFiles, fmt, ratio } from './lib/report.mjs';
 
@@ -38,9 +39,12 @@ const files = corpusFiles(corpusDir, opt('files', ''));
 const ringflateFile = opt('ringflate', 'dist/ringflate-worker.js');
 const outDir = path.join(root, 'bench/results');
 const outName = opt('out', 'latest');
+// The paced main-thread bench (bench/mainthread.mjs): recorded pace sped up this many times.
+const speed = Number(opt('speed', quick ? 32 : 8));
 
 // Targets (bench/README.md "Targets").
-const TARGET = { vsFflate: 3, vsCstream: 2, readyMs: 50, finish60Ms: 5, gzipBytes: 60 * 1024, bufferVsSession: 1.1, engineMainVsSentry: 0.5 };
+const TARGET = { vsFflate: 3, vsCstream: 2, readyMs: 50, finish60Ms: 5, gzipBytes: 60 * 1024, bufferVsSession: 1.1,
+  engineMainVsSentry: 0.5, dropInVsStored: 0.9, wasmVsNative: 0.6, wasmVsNativeFile: 'd1' };
 
 async function runNative() {
   console.log(`\n== native: cargo bench -p ringflate --bench corpus${quick ? ' (quick)' : ''}`);
@@ -69,7 +73,10 @@ async function runNative() {
     const r = JSON.parse(m[1]);
     const est = JSON.parse(fs.readFileSync(path.join(criterionHome, r.file, r.bench, 'new/estimates.json'), 'utf8'));
     const ns = est.median.point_estimate;
-    rows.push({ ...r, medianMs: ns / 1e6, mbps: r.input / 1e6 / (ns / 1e9) });
+    // The fastest sample too (criterion's samples are iteration batches; time per iteration).
+    const sample = JSON.parse(fs.readFileSync(path.join(criterionHome, r.file, r.bench, 'new/sample.json'), 'utf8'));
+    const bestNs = Math.min(...sample.times.map((t, i) => t / sample.iters[i]));
+    rows.push({ ...r, medianMs: ns / 1e6, mbps: r.input / 1e6 / (ns / 1e9), bestMbps: r.input / 1e6 / (bestNs / 1e9) });
   }
   return rows;
 }
@@ -86,7 +93,7 @@ function browserTable(summary, names, labels) {
     const base = rows.find((r) => r.contestant === 'fflate');
     const f = rows[0];
     lines.push(`\n**${file}** — ${f.events} events, ${(f.inputBytes / 1e6).toFixed(2)} MB of stream text, ${f.finishes} finishes (5 s segments)\n`);
-    lines.push('| contestant | MB/s | compressed B | ready ms | finish 5 s p50 / p95 ms | finish 60 s p50 / p95 ms | main-thread ms / 1k events | zlib header |');
+    lines.push('| contestant | MB/s | compressed B | ready ms | finish 5 s p50 / p95 ms | finish 60 s p50 / p95 ms | stress loop ms / 1k events | zlib header |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---|');
     for (const name of names) {
       const r = rows.find((x) => x.contestant === name);
@@ -102,23 +109,86 @@ function browserTable(summary, names, labels) {
 }
 
 function nativeTable(rows) {
-  const lines = ['| file | bench | MB/s | median ms / iteration | compressed B | finishes | level |', '|---|---|---:|---:|---:|---:|---:|'];
+  const lines = ['| file | bench | MB/s | best MB/s | median ms / iteration | compressed B | finishes | level |', '|---|---|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
-    lines.push(`| ${r.file} | ${r.bench} | ${fmt(r.mbps, 1)} | ${fmt(r.medianMs, 2)} | ${fmt(r.compressed, 0)} | ${r.finishes} | ${r.level} |`);
+    lines.push(`| ${r.file} | ${r.bench} | ${fmt(r.mbps, 1)} | ${fmt(r.bestMbps, 1)} | ${fmt(r.medianMs, 2)} | ${fmt(r.compressed, 0)} | ${r.finishes} | ${r.level} |`);
   }
   return lines.join('\n');
 }
 
-function targets(summary, size, native) {
+const get = (summary, file, name) => summary.find((s) => s.file === file && s.contestant === name);
+const filesOf = (summary) => [...new Set(summary.map((s) => s.file))];
+
+/** The drop-in against the protocol's ceiling, and engine mode against fflate and CompressionStream. */
+function shareTable(summary) {
+  const lines = ['| corpus file | drop-in MB/s | no-compression reference MB/s | drop-in share of the reference | drop-in vs fflate | engine mode vs fflate | engine mode vs CompressionStream | ringflate bytes vs fflate |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const file of filesOf(summary)) {
+    const [rf, st, en, ff, cs] = ['ringflate', 'stored', 'ringflate-engine', 'fflate', 'cstream'].map((n) => get(summary, file, n));
+    const m = (x) => x?.mbps;
+    lines.push(`| ${file} | ${fmt(m(rf), 2)} | ${fmt(m(st), 2)} | ${fmt(m(rf) / m(st), 2)} | ${fmt(m(rf) / m(ff), 2)}× | ` +
+      `${fmt(m(en) / m(ff), 2)}× | ${fmt(m(en) / m(cs), 2)}× | ${fmt(rf?.compressed / ff?.compressed, 3)}× |`);
+  }
+  return lines.join('\n');
+}
+
+/** WebAssembly (the `direct` pass: the worker file run in a browser worker with its handler called
+ * directly) against the same sources natively (criterion `sentry_worker`, the same feed), same run. */
+function wasmNativeRows(summary, native) {
   const out = [];
-  const get = (file, name) => summary.find((s) => s.file === file && s.contestant === name);
-  for (const file of [...new Set(summary.map((s) => s.file))]) {
-    const en = get(file, 'ringflate-engine');
-    const ff = get(file, 'fflate');
+  for (const file of filesOf(summary)) {
+    const rf = get(summary, file, 'ringflate');
+    const nat = (native || []).find((n) => n.file === file && n.bench === 'sentry_worker');
+    if (!rf?.direct) continue;
+    out.push({ file, cold: rf.direct.coldMbps, warm: rf.direct.warmMbps, native: nat?.mbps, nativeBest: nat?.bestMbps });
+  }
+  return out;
+}
+
+function wasmNativeTable(rows) {
+  const lines = ['| corpus file | WebAssembly, fresh instance (first pass) MB/s | WebAssembly, warm (best pass) MB/s | native median MB/s | native best MB/s | warm / native best | first pass / native best |',
+    '|---|---:|---:|---:|---:|---:|---:|'];
+  for (const r of rows) {
+    lines.push(`| ${r.file} | ${fmt(r.cold, 1)} | ${fmt(r.warm, 1)} | ${fmt(r.native, 1)} | ${fmt(r.nativeBest, 1)} | ` +
+      `${fmt(r.warm / r.nativeBest, 2)} | ${fmt(r.cold / r.nativeBest, 2)} |`);
+  }
+  return lines.join('\n');
+}
+
+function targets(summary, size, native, main) {
+  const out = [];
+  const files = filesOf(summary);
+  if (main) {
+    for (const file of files) {
+      const ctl = main.rows.find((r) => r.file === file && r.contestant === MAIN_CONTROL);
+      for (const r of main.rows.filter((x) => x.file === file && MAIN_HOSTS.some((h) => h.target && h.name === x.contestant))) {
+        const q = r.netTaskPer1k / ctl.netTaskPer1k;
+        out.push({ target: `${r.label}: main-thread task ms per 1,000 events on ${file} at recorded pace (${main.speed}×): ≤ ${TARGET.engineMainVsSentry}× Sentry's host`,
+          met: q <= TARGET.engineMainVsSentry, value: `${fmt(q, 2)}× (${fmt(r.netTaskPer1k, 1)} vs ${fmt(ctl.netTaskPer1k, 1)} ms; CPU ${fmt(r.netCpuPer1k, 1)} vs ${fmt(ctl.netCpuPer1k, 1)} ms)` });
+      }
+    }
+  }
+  for (const file of files) {
+    const [rf, st, ff] = ['ringflate', 'stored', 'fflate'].map((n) => get(summary, file, n));
+    if (!rf || !st || !ff) continue;
+    const q = rf.mbps / st.mbps;
+    const bytes = rf.compressed / ff.compressed;
+    out.push({ target: `drop-in throughput on ${file}: ≥ ${TARGET.dropInVsStored} of the no-compression reference worker, bytes ≤ fflate`,
+      met: q >= TARGET.dropInVsStored && bytes <= 1, value: `${fmt(q, 2)} (${fmt(rf.mbps, 2)} vs ${fmt(st.mbps, 2)} MB/s), bytes ${fmt(bytes, 3)}× fflate` });
+  }
+  for (const file of files) {
+    const [en, ff, cs] = ['ringflate-engine', 'fflate', 'cstream'].map((n) => get(summary, file, n));
     if (!en || !ff) continue;
-    const r = en.mainMsPer1k / ff.mainMsPer1k;
-    out.push({ target: `engine-mode main-thread ms per 1,000 events on ${file}: ≤ ${TARGET.engineMainVsSentry}× Sentry's one-message-per-event host`,
-      met: r <= TARGET.engineMainVsSentry, value: `${fmt(r, 2)}× (${fmt(en.mainMsPer1k, 1)} vs ${fmt(ff.mainMsPer1k, 1)} ms)` });
+    const vsF = en.mbps / ff.mbps;
+    const vsC = cs ? en.mbps / cs.mbps : NaN;
+    const bytes = en.compressed / ff.compressed;
+    out.push({ target: `engine mode throughput on ${file}: ≥ ${TARGET.vsFflate}× fflate, ≥ ${TARGET.vsCstream}× CompressionStream, bytes ≤ fflate`,
+      met: vsF >= TARGET.vsFflate && (!cs || vsC >= TARGET.vsCstream) && bytes <= 1, value: `${fmt(vsF, 2)}× fflate, ${fmt(vsC, 2)}× CompressionStream, bytes ${fmt(bytes, 3)}× fflate` });
+  }
+  for (const r of wasmNativeRows(summary, native).filter((x) => x.file.includes(TARGET.wasmVsNativeFile) && Number.isFinite(x.nativeBest))) {
+    const q = r.warm / r.nativeBest;
+    out.push({ target: `WebAssembly deflate on ${r.file}: ≥ ${TARGET.wasmVsNative} of the same sources' native speed (warm instance; same run)`,
+      met: q >= TARGET.wasmVsNative, value: `${fmt(q, 2)} (${fmt(r.warm, 1)} vs ${fmt(r.nativeBest, 1)} MB/s); a fresh instance's first pass: ${fmt(r.cold / r.nativeBest, 2)}` });
   }
   for (const file of [...new Set((native || []).map((n) => n.file))]) {
     const ses = native.find((n) => n.file === file && n.bench === 'engine_session');
@@ -127,23 +197,6 @@ function targets(summary, size, native) {
     const r = buf.medianMs / ses.medianMs;
     out.push({ target: `buffer mode per-event cost on ${file}: ≤ ${TARGET.bufferVsSession}× session mode (native engine, same events)`,
       met: r <= TARGET.bufferVsSession, value: `${fmt(r, 2)}× (${fmt(buf.medianMs, 1)} vs ${fmt(ses.medianMs, 1)} ms)` });
-  }
-  for (const mode of ['ringflate', 'ringflate-engine']) {
-    for (const file of [...new Set(summary.map((s) => s.file))]) {
-      const rf = get(file, mode);
-      const ff = get(file, 'fflate');
-      const cs = get(file, 'cstream');
-      if (!rf || !ff) continue;
-      const vsF = rf.mbps / ff.mbps;
-      const vsC = cs ? rf.mbps / cs.mbps : NaN;
-      const bytes = rf.compressed / ff.compressed;
-      const ok = vsF >= TARGET.vsFflate && (!cs || vsC >= TARGET.vsCstream) && bytes <= 1;
-      const st = get(file, 'stored');
-      const ceiling = st && mode === 'ringflate'
-        ? `; the protocol's own ceiling (no compression) is ${fmt(st.mbps, 2)} MB/s = ${fmt(st.mbps / ff.mbps, 2)}× fflate` : '';
-      out.push({ target: `${mode === 'ringflate' ? 'drop-in' : 'engine mode'} throughput on ${file}: ≥ ${TARGET.vsFflate}× fflate, ≥ ${TARGET.vsCstream}× CompressionStream, bytes ≤ fflate`,
-        met: ok, value: `${fmt(vsF, 2)}× fflate, ${fmt(vsC, 2)}× CompressionStream, bytes ${fmt(bytes, 3)}× fflate${ceiling}` });
-    }
   }
   const rfRows = summary.filter((s) => s.contestant === 'ringflate');
   if (rfRows.length) {
@@ -174,7 +227,7 @@ async function main() {
     result.workerSize = workerSize(ringflateFile);
     const contestants = standardContestants({ ringflateFile });
     console.log(`\n== browser: ${contestants.map((c) => c.name).join(', ')} (${result.workerSize.file}: ${result.workerSize.raw} B, ${result.workerSize.gzip} B gzipped)`);
-    const passes = ['stream', 'paced5', 'paced60'];
+    const passes = ['stream', 'paced5', 'paced60', 'direct'];
     const t = Date.now();
     const extraArgs = opt('chromium-args', '').split(' ').filter(Boolean);
     if (extraArgs.length) result.chromiumArgs = extraArgs;
@@ -184,6 +237,13 @@ async function main() {
     result.contestants = contestants.map(({ name, label, feed, file }) => ({ name, label, feed, file }));
     result.browser = summarize(runs, contestants, info);
     result.runs = runs;
+    if (!flag('no-mainthread')) {
+      console.log(`\n== browser: main thread at recorded pace (${speed}×) through each host`);
+      const t2 = Date.now();
+      const mt = await runMainThread({ corpusDir, files, speed, reps: quick ? 1 : Number(opt('mt-reps', 1)),
+        ringflateFile: path.resolve(root, ringflateFile), log: console.log });
+      result.mainthread = { ...mt, seconds: (Date.now() - t2) / 1000 };
+    }
   }
 
   const labels = Object.fromEntries((result.contestants || []).map((c) => [c.name, c.label]));
@@ -195,18 +255,32 @@ async function main() {
   md.push(`- commit: ${machine.commit}`);
   if (result.chromiumArgs) md.push(`- extra Chromium arguments: \`${result.chromiumArgs.join(' ')}\``);
   md.push(`- repetitions: ${reps} per contestant and file (median shown), contestants interleaved${quick ? '; **quick run**' : ''}`);
+  if (result.mainthread) md.push(`- main thread: recorded pace ${result.mainthread.speed}× faster, ${result.mainthread.reps} repetition(s)`);
   if (result.workerSize) md.push(`- ringflate worker: \`${result.workerSize.file}\`, ${result.workerSize.raw} B, ${result.workerSize.gzip} B gzip -9`);
   if (result.browser) {
-    result.targetStatus = targets(result.browser, result.workerSize, result.native);
+    result.targetStatus = targets(result.browser, result.workerSize, result.native, result.mainthread);
     md.push('', '## Targets', '', '| target | status | measured |', '|---|---|---|');
     for (const t of result.targetStatus) md.push(`| ${t.target} | ${t.met ? 'met' : '**not met**'} | ${t.value} |`);
-    md.push('', '## Browser (headless Chromium, one dedicated worker per contestant, Sentry\'s message protocol)', '');
-    md.push('Ratios in parentheses are against fflate (Sentry\'s worker) measured in the same run: for MB/s higher is better, for every other column lower is better.');
+    md.push('', '## Drop-in against the protocol\'s ceiling; engine mode against fflate and CompressionStream', '');
+    md.push('MB/s of the `stream` pass (end to end, one message per event for the drop-in, 250 ms batches for engine mode). The no-compression reference is a worker that answers Sentry\'s protocol with stored blocks: what one message per event costs here, the ceiling of any drop-in.', '');
+    md.push(shareTable(result.browser));
+    const wn = wasmNativeRows(result.browser, result.native);
+    if (wn.length) {
+      md.push('', '## WebAssembly against native, the same sources and feed', '');
+      md.push('WebAssembly: the `direct` pass, the worker file run inside a browser worker whose driver calls its message handler directly (no messages between threads): one `addEvent` per event and `finish` every 5 s of event time, 6 passes per repetition, the first on a fresh instance. Native: criterion `sentry_worker`, the same feed. Both include ringflate\'s framing and Adler-32 around zlib-rs; the WebAssembly side also the string\'s copy into linear memory and the reply bytes\' copy out.', '');
+      md.push(wasmNativeTable(wn));
+    }
+    if (result.mainthread) {
+      md.push('', '## Main thread at recorded pace (`bench/mainthread.mjs`)', '');
+      md.push(...mainThreadTable(result.mainthread.rows, result.mainthread));
+    }
+    md.push('', '## Browser, all contestants (headless Chromium, one dedicated worker per contestant)', '');
+    md.push('Ratios in parentheses are against fflate (Sentry\'s worker) measured in the same run: for MB/s higher is better, for every other column lower is better. "stress loop ms / 1k events": the page\'s posting loop when every event is posted in one go (wall time).');
     md.push(browserTable(result.browser, result.contestants.map((c) => c.name), labels));
   }
   if (result.native) {
     md.push('', '## Native (criterion, `cargo bench -p ringflate --bench corpus`)', '');
-    md.push('`sentry_worker`: SentryWorker, one addEvent per event, finish every 5 s of event time and at the end. `ceiling_*`: the whole stream text in one raw-deflate call at the same level. `engine_session` / `engine_buffer`: the engine fed one batch per 250 ms of event time (host-js default `batchMs`) on a fake clock, in session mode (segments by Sentry\'s rules) or buffer mode (history in the ring, sent by one error at the end). MB/s = stream text bytes / median time.', '');
+    md.push('`sentry_worker`: SentryWorker, one addEvent per event, finish every 5 s of event time and at the end. `ceiling_*`: the whole stream text in one raw-deflate call at the same level. `engine_session` / `engine_buffer`: the engine fed one batch per 250 ms of event time (host-js default `batchMs`) on a fake clock, in session mode (segments by Sentry\'s rules) or buffer mode (history in the ring, sent by one error at the end). MB/s = stream text bytes / median time (best: the fastest sample).', '');
     md.push(nativeTable(result.native));
   }
   const text = md.join('\n') + '\n';

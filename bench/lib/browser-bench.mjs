@@ -17,6 +17,9 @@ export const PASSES = {
   stream: { mode: 'stream', segmentMs: 5000 },
   paced5: { mode: 'paced', segmentMs: 5000 },
   paced60: { mode: 'paced', segmentMs: 60000 },
+  // Only for contestants marked `direct`: the worker file run inside a driver worker that calls its
+  // handler directly (bench/workers/direct-driver.js), the module's own speed without messaging.
+  direct: { mode: 'direct', segmentMs: 5000, passes: 6 },
 };
 
 /**
@@ -25,6 +28,7 @@ export const PASSES = {
 export async function runBrowserBench({ root, corpusDir, files, contestants, reps, passes, extraArgs = [], log = console.log }) {
   const server = await startServer({ root, corpusDir });
   for (const c of contestants) c.url = server.addWorker(`/w/${c.name}.js`, c.source(root), { wasm: !!c.wasm });
+  const driverUrl = server.addWorker('/w/direct-driver.js', fs.readFileSync(path.join(root, 'bench/workers/direct-driver.js')), { wasm: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-bench-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs] });
   const runs = [];
@@ -44,7 +48,8 @@ export async function runBrowserBench({ root, corpusDir, files, contestants, rep
         const order = contestants.map((_, k) => contestants[(k + rep) % contestants.length]);
         for (const c of order) {
           for (const pass of passes) {
-            const r = await page.evaluate((o) => window.bench.run(o), { url: c.url, feed: c.feed, ...PASSES[pass] });
+            if (pass === 'direct' && !c.direct) continue;
+            const r = await page.evaluate((o) => window.bench.run(o), { url: c.url, feed: c.feed, driverUrl, ...PASSES[pass] });
             if (r.mismatches.length) {
               throw new Error(`${c.name} on ${file} (${pass}): output does not match the input:\n  ` +
                 r.mismatches.slice(0, 5).join('\n  '));
@@ -86,6 +91,9 @@ export function summarize(runs, contestants, files) {
       const p5 = mine.filter((r) => r.pass === 'paced5').flatMap((r) => r.finishMs);
       const p60 = mine.filter((r) => r.pass === 'paced60').flatMap((r) => r.finishMs);
       const e2eMs = median(stream.map((r) => r.e2eMs));
+      const direct = mine.filter((r) => r.pass === 'direct' && r.directMs);
+      const coldMs = median(direct.map((r) => r.directMs[0]));
+      const warmMs = Math.min(...direct.flatMap((r) => r.directMs.slice(1)));
       out.push({
         file: f.id,
         contestant: c.name,
@@ -99,6 +107,8 @@ export function summarize(runs, contestants, files) {
         finish5: { p50: median(p5), p95: quantile(p5, 0.95), n: p5.length },
         finish60: { p50: median(p60), p95: quantile(p60, 0.95), max: Math.max(...p60), n: p60.length },
         mainMsPer1k: median(stream.map((r) => (r.loopMs / r.events) * 1000)),
+        // direct pass: pass 0 on a fresh instance (median over repetitions), later passes (best).
+        direct: direct.length ? { coldMbps: f.bytes / 1e6 / (coldMs / 1000), warmMbps: f.bytes / 1e6 / (warmMs / 1000), coldMs, warmMs, n: direct.length } : null,
         header: stream[0]?.header,
         samples: stream.length,
       });

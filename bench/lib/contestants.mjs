@@ -42,7 +42,7 @@ export function compressionStreamWorkerSource(root) {
 export function standardContestants({ ringflateFile = 'dist/ringflate-worker.js' } = {}) {
   return [
     { name: 'fflate', label: "fflate Zlib (Sentry's worker)", feed: 'sentry', source: sentryWorkerSource },
-    { name: 'ringflate', label: 'ringflate', feed: 'sentry', wasm: true,
+    { name: 'ringflate', label: 'ringflate', feed: 'sentry', wasm: true, direct: true,
       source: (root) => fs.readFileSync(path.resolve(root, ringflateFile), 'utf8'), file: ringflateFile },
     { name: 'pako', label: 'pako Deflate (Datadog-style)', feed: 'sentry', source: pakoWorkerSource },
     { name: 'cstream', label: "CompressionStream('deflate')", feed: 'sentry', source: compressionStreamWorkerSource },

@@ -193,6 +193,31 @@ const feeders = {
 /** Events within this much event time go to the engine in one message. */
 const ENGINE_BURST_MS = 250; // host-js's default batchMs
 
+/** The `direct` pass: bench/workers/direct-driver.js loads the worker file into its own worker and
+ * calls its handler directly (no messages between threads), `passes` times over the file, pass 0 on
+ * the fresh instance. Returns the passes' milliseconds and pass 0's outputs. */
+async function direct({ url, driverUrl, segmentMs, passes }) {
+  const starts = segmentStarts(segmentMs);
+  const ends = starts.slice(1).concat(corpus.events.length);
+  const w = new Worker(driverUrl);
+  const next = () => new Promise((resolve, reject) => {
+    w.onmessage = (e) => (e.data.error ? reject(new Error(`direct driver: ${e.data.error}`)) : resolve(e.data));
+    w.onerror = (e) => reject(new Error(`direct driver: ${e.message}`));
+  });
+  try {
+    let reply = next();
+    w.postMessage({ cmd: 'load', url });
+    await reply;
+    reply = next();
+    w.postMessage({ cmd: 'run', lines: corpus.lines, starts, passes });
+    const { ms, outputs } = await reply;
+    return { outputs: outputs.map((bytes, s) => ({ start: starts[s], end: ends[s], bytes })), directMs: ms,
+      loopMs: NaN, e2eMs: NaN, finishMs: [], failures: [] };
+  } finally {
+    w.terminate();
+  }
+}
+
 /** Waits until every message sent has been answered (so no stray reply reaches the next run). */
 async function settle(r, sent) {
   for (let k = 0; r.replies < sent && k < 2000; k++) await new Promise((res) => setTimeout(res, 5));
@@ -208,16 +233,22 @@ let held = null;
 
 /** One measured run of one contestant on the loaded corpus file. With `hold`, the worker is
  * kept alive until release() (bench/profile.mjs stops the worker's profiler first). */
-async function run({ url, feed, mode, segmentMs = 5000, hold = false }) {
-  const feeder = feeders[feed];
-  if (!feeder) throw new Error(`no feeder '${feed}' in bench/page/host.js`);
-  const { worker, readyMs } = await startWorker(url);
+async function run({ url, feed, mode, segmentMs = 5000, hold = false, driverUrl, passes = 6 }) {
   let res;
-  try {
-    res = await feeder(worker, { mode, segmentMs });
-  } finally {
-    if (hold) held = worker;
-    else worker.terminate();
+  let readyMs = NaN;
+  if (mode === 'direct') {
+    res = await direct({ url, driverUrl, segmentMs, passes });
+  } else {
+    const feeder = feeders[feed];
+    if (!feeder) throw new Error(`no feeder '${feed}' in bench/page/host.js`);
+    const started = await startWorker(url);
+    readyMs = started.readyMs;
+    try {
+      res = await feeder(started.worker, { mode, segmentMs });
+    } finally {
+      if (hold) held = started.worker;
+      else started.worker.terminate();
+    }
   }
   // Verification: every output inflates to exactly the text of its events.
   const mismatches = [...res.failures];
@@ -244,6 +275,7 @@ async function run({ url, feed, mode, segmentMs = 5000, hold = false }) {
   if (covered !== corpus.events.length) mismatches.push(`outputs cover ${covered} of ${corpus.events.length} events`);
   return {
     readyMs,
+    directMs: res.directMs,
     e2eMs: res.e2eMs,
     loopMs: res.loopMs,
     events: corpus.events.length,

@@ -19,7 +19,7 @@
 //! Environment: `RINGFLATE_CORPUS` (corpus folder), `RINGFLATE_BENCH_FILES`
 //! (comma-separated name filter), `RINGFLATE_BENCH_QUICK=1` (short run).
 
-use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use ringflate::deflate::{ZlibWriter, DEFAULT_LEVEL};
 use ringflate::engine::{Config, Engine, Output};
@@ -391,4 +391,44 @@ fn benches(crit: &mut Criterion) {
 }
 
 criterion_group!(corpus, benches);
-criterion_main!(corpus);
+
+/// `RINGFLATE_BENCH_ONCE=N`: no criterion, just the `sentry_worker` feed N times per file (after
+/// one check that it inflates), with the wall time of each pass. For instruction counts and
+/// profiles (`valgrind --tool=callgrind`, `perf record`), compared with `bench/wasm-node.mjs`
+/// running the same feed in WebAssembly.
+fn once(reps: usize) {
+    for c in load() {
+        let starts = c.segment_starts();
+        let outs = run_sentry(&c, &starts);
+        for (k, out) in outs.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(c.events.len());
+            let want = format!("[{}]", c.events[starts[k]..end].join(","));
+            assert!(inflate_zlib(out) == want, "{}: segment {k} differs", c.name);
+        }
+        let input = c.stream_text().len();
+        for _ in 0..reps {
+            let t = std::time::Instant::now();
+            black_box(run_sentry(&c, &starts));
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "{}: {:.1} MB/s ({:.1} ms, {} B compressed)",
+                c.name,
+                input as f64 / 1e6 / s,
+                s * 1e3,
+                outs.iter().map(Vec::len).sum::<usize>()
+            );
+        }
+    }
+}
+
+fn main() {
+    if let Some(n) = std::env::var("RINGFLATE_BENCH_ONCE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        once(n);
+        return;
+    }
+    corpus();
+    Criterion::default().configure_from_args().final_summary();
+}
