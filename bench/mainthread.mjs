@@ -33,6 +33,10 @@ export const CONTESTANTS = [
   { name: 'sentry-fflate', label: "Sentry's host + Sentry's worker (fflate)", host: 'sentry', worker: '/w/fflate.js' },
   { name: 'sentry-ringflate', label: "Sentry's host + ringflate worker (drop-in)", host: 'sentry', worker: '/w/ringflate-worker.js' },
   { name: 'engine', label: 'ringflate host-js (startReplay)', host: 'engine', worker: '/w/ringflate-worker.js', target: true },
+  // The real SDK and integration; it adds its own custom events (options, performance spans), so the corpus must
+  // arrive as an in-order subsequence with only type-5 events between.
+  { name: 'ringflate-sentry', label: 'ringflate/sentry (ringflateReplay, real @sentry/browser)', host: 'ringflate-sentry',
+    worker: '/w/ringflate-worker.js', target: true, addsCustomEvents: true },
 ];
 export const CONTROL = 'sentry-fflate';
 
@@ -47,7 +51,8 @@ export async function runMainThread({ corpusDir, files, speed = 8, reps = 1, rin
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-mainthread-'));
   const srv = await startServer({ sentry: { expectCompressed: true } });
   await build({ entryPoints: [path.join(root, 'bench/page/paced.js')], bundle: true, format: 'iife', target: 'es2020',
-    minify: true, outfile: path.join(tmp, 'paced.js'), logLevel: 'error' });
+    minify: true, outfile: path.join(tmp, 'paced.js'), logLevel: 'error',
+    alias: { '@sentry-internal/rrweb': path.join(root, 'bench/page/feed-recorder.js') } });
   srv.body('/paced.html', '<!doctype html><meta charset="utf-8"><title>paced</title><script src="/paced.js"></script>',
     { 'Content-Security-Policy': PAGE_CSP });
   srv.file('/paced.js', path.join(tmp, 'paced.js'));
@@ -67,7 +72,8 @@ export async function runMainThread({ corpusDir, files, speed = 8, reps = 1, rin
   try {
     for (const file of files) {
       for (let rep = 0; rep < reps; rep++) {
-        const order = CONTESTANTS.map((_, k) => CONTESTANTS[(k + rep) % CONTESTANTS.length]);
+        const pick = process.env.RINGFLATE_MAIN_HOSTS ? CONTESTANTS.filter((c) => process.env.RINGFLATE_MAIN_HOSTS.split(",").includes(c.name)) : CONTESTANTS;
+        const order = pick.map((_, k) => pick[(k + rep) % pick.length]);
         for (const c of order) {
           for (const pass of ['paced', 'stress']) {
             const r = await runOne({ context, srv, file, c, pass, speed, envelopeUrl, want: lines[file] });
@@ -92,6 +98,7 @@ async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want })
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  if (process.env.RINGFLATE_BENCH_DEBUG) page.on('console', (m) => console.log('    page:', m.type(), m.text().slice(0, 300)));
   try {
     await page.goto(`${srv.origin}/paced.html`);
     await page.waitForFunction(() => window.paced && window.paced.ready);
@@ -111,10 +118,13 @@ async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want })
     const after = metrics(await cdp.send('Performance.getMetrics'));
     if (pass === 'paced') await page.evaluate(() => window.paced.finish());
     const tasks = mainThreadTasks(events, srv.origin);
-    const received = c.host === 'none' ? [] : await receivedEvents(srv, want.length);
+    const received = c.host === 'none' ? [] : await receivedEvents(srv, want.length, c.addsCustomEvents);
     if (c.host !== 'none') {
       if (srv.failures.length) throw new Error(`${c.name} on ${file}: ingest refused: ${JSON.stringify(srv.failures[0])}`);
-      if (received.length !== want.length || received.some((l, i) => l !== want[i])) {
+      if (c.addsCustomEvents) {
+        const bad = extraNotCustom(received, want);
+        if (bad) throw new Error(`${c.name} on ${file}: ${bad} (envelopes ${srv.envelopes.length}, replays ${srv.replays.length}, failures ${JSON.stringify(srv.failures.slice(0, 2))}, log ${JSON.stringify(srv.log.filter((l) => l.method === "POST").slice(-3))})`);
+      } else if (received.length !== want.length || received.some((l, i) => l !== want[i])) {
         const i = received.findIndex((l, k) => l !== want[k]);
         throw new Error(`${c.name} on ${file}: received ${received.length} events, want ${want.length}; first difference at ${i}`);
       }
@@ -176,9 +186,19 @@ function mainThreadTasks(events, origin) {
     longestMs: durs.length ? Math.max(...durs) : 0, count: durs.length };
 }
 
+/** Why `received` is not the corpus `want` in order with only custom (type 5) events between, or null. */
+function extraNotCustom(received, want) {
+  let j = 0;
+  for (const line of received) {
+    if (j < want.length && line === want[j]) j++;
+    else if (JSON.parse(line).type !== 5) return `an event that is neither the next corpus event nor a custom event: ${line.slice(0, 80)}`;
+  }
+  return j === want.length ? null : `only ${j} of ${want.length} corpus events arrived in order`;
+}
+
 /** The events the ingest received for the run, in segment order, as JSON text. */
-async function receivedEvents(srv, n) {
-  const count = () => srv.replays.reduce((k, r) => k + r.events.length, 0);
+async function receivedEvents(srv, n, extra) {
+  const count = () => srv.replays.reduce((k, r) => k + r.events.filter((e) => !extra || e.type !== 5 || !e.data || e.data.tag !== 'performanceSpan' && e.data.tag !== 'options' && e.data.tag !== 'breadcrumb').length, 0);
   await srv.waitFor(() => count() >= n, 60000, `${n} events`).catch(() => {});
   return srv.replays.slice().sort((a, b) => a.segmentId - b.segmentId).flatMap((r) => r.events.map((e) => JSON.stringify(e)));
 }
@@ -188,8 +208,8 @@ export function mainThreadRows(runs, files) {
   const rows = [];
   for (const f of files) {
     const of = (name, pass) => runs.filter((r) => r.file === f && r.contestant === name && r.pass === pass);
-    const per1k = (list, k) => (median(list.map((r) => r[k])) / list[0].events) * 1000;
-    for (const c of CONTESTANTS) {
+    const per1k = (list, k) => (list.length ? (median(list.map((r) => r[k])) / list[0].events) * 1000 : 0);
+    for (const c of CONTESTANTS.filter((x) => runs.some((r) => r.file === f && r.contestant === x.name))) {
       const paced = of(c.name, 'paced');
       const stress = of(c.name, 'stress');
       const base = of('none', 'paced');

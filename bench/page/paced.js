@@ -6,10 +6,15 @@
 // - 'none':     the feed alone (events are dropped): the harness's own cost, subtracted as the baseline;
 // - 'sentry':   Sentry's replay host with its compression worker (fflate, or ringflate as the drop-in);
 //               see SentryHost below;
-// - 'engine':   ringflate's host-js (`startReplay`), posting batches, sending what the worker hands back.
+// - 'engine':   ringflate's host-js (`startReplay`), posting batches, sending what the worker hands back;
+// - 'ringflate-sentry': the real @sentry/browser client with `ringflateReplay` (ringflate/sentry); its recorder
+//               is replaced by feed-recorder.js, which emits the corpus events into the integration.
 // Every host sends Sentry envelopes to the local ingest, which parses them strictly; bench/mainthread.mjs
 // checks that the events received are exactly the corpus, in order, once.
 import { startReplay } from '../../host-js/src/index.js';
+import * as Sentry from '@sentry/browser';
+import { ringflateReplay } from '../../host-js/src/sentry.js';
+import { feed as recorderFeed } from './feed-recorder.js';
 
 const corpus = { events: null, lines: null };
 
@@ -171,6 +176,18 @@ async function prepare({ host, workerUrl, dsn, envelopeUrl }) {
         for (let k = 0; k < 600 && segments === before; k++) await new Promise((r) => setTimeout(r, 50));
         await new Promise((r) => setTimeout(r, 300));
         if (errors.length) throw new Error(errors.slice(0, 3).join('; '));
+      },
+    };
+  } else if (host === 'ringflate-sentry') {
+    const integration = ringflateReplay({ workerUrl, minReplayDuration: 0 });
+    Sentry.init({ dsn, replaysSessionSampleRate: 1, replaysOnErrorSampleRate: 0, integrations: [integration] });
+    for (let k = 0; k < 400 && !recorderFeed.emit; k++) await new Promise((r) => setTimeout(r, 25));
+    if (!recorderFeed.emit) throw new Error('ringflate/sentry did not start recording');
+    current = {
+      emit: (e) => recorderFeed.emit(e),
+      done: async () => {
+        integration.flush();
+        await new Promise((r) => setTimeout(r, 1000));
       },
     };
   } else {
