@@ -78,7 +78,7 @@ function typesFromDts() {
   parsed = {
     version: checker.getTypeAtLocation(version.name).value,
     worker: messages(checker, file, 'EngineMessage'),
-    host: { ...messages(checker, file, 'HostMessage'), config: fieldsOf(checker, checker.getTypeAtLocation(config.name)) },
+    host: { ...messages(checker, file, 'EngineHostMessage'), config: fieldsOf(checker, checker.getTypeAtLocation(config.name)) },
   };
   return structuredClone(parsed);
 }
@@ -113,7 +113,7 @@ test('protocol.d.ts declares exactly the messages and fields the worker emits an
   assert.deepEqual(compare(rust, types), []);
   // Not vacuous: both sides list the ops the protocol document names.
   assert.ok(['started', 'draws', 'session', 'checkout', 'pause', 'stopped', 'partial', 'segment', 'rejected', 'stats'].every((op) => op in rust.worker));
-  assert.ok(['start', 'events', 'error', 'trace', 'hidden', 'flush', 'stop', 'resume', 'config'].every((op) => op in rust.host));
+  assert.ok(['start', 'events', 'error', 'trace', 'hidden', 'flush', 'stop', 'resume', 'sent', 'forget', 'config'].every((op) => op in rust.host));
 });
 
 test('the comparison fails on a field either side lacks, and on a type that differs', () => {
