@@ -126,8 +126,7 @@ export interface PingMessage {
   op: 'ping';
 }
 
-/** The messages the engine itself reads (`ping` is answered by the worker's bootstrap). */
-export type EngineHostMessage =
+export type HostMessage =
   | StartMessage
   | EventsMessage
   | ErrorMessage
@@ -137,9 +136,8 @@ export type EngineHostMessage =
   | StopMessage
   | ResumeMessage
   | SentMessage
-  | ForgetMessage;
-
-export type HostMessage = EngineHostMessage | PingMessage;
+  | ForgetMessage
+  | PingMessage;
 
 // ---- worker → host -------------------------------------------------------------------------------------------
 // Bytes are transferred `Uint8Array`s over their own `ArrayBuffer` (never shared), so they are valid fetch bodies.
@@ -275,7 +273,8 @@ export type EngineMessage =
   | PartialMessage
   | SegmentMessage
   | RejectedMessage
-  | StatsMessage;
+  | StatsMessage
+  | PongMessage;
 
 /** The bootstrap's answer to `ping`. */
 export interface PongMessage {
@@ -284,4 +283,4 @@ export interface PongMessage {
 }
 
 /** Everything the worker posts to an engine-mode host. */
-export type WorkerMessage = InitMessage | PongMessage | EngineMessage;
+export type WorkerMessage = InitMessage | EngineMessage;
