@@ -314,11 +314,24 @@ test('buffer mode: nothing is sent until an exception is sampled; then segment 0
   assert.equal(note.event.tags?.replayId, undefined, 'an unsampled event is not tagged');
   assert.equal(note.header.trace?.replay_id, undefined, 'buffer mode: the DSC has no replay_id');
 
+  // A sampled exception that is never sent (beforeSend drops it) sends no buffer: as Sentry's, the buffer goes
+  // out only once the error's own send succeeded.
+  await page.evaluate(() => window.Sentry.captureException(new Error('dropped before sending')));
+  await page.waitForTimeout(1500);
+  assert.equal(segmentsOf(replayId).length, 0, 'an exception that was not sent leaves the buffer buffering');
+  assert.equal(await page.evaluate(() => window.__replay().getReplayId() !== undefined), true, 'still buffering');
+
   await page.evaluate(() => window.Sentry.captureException(new Error('checkout failed: payment declined')));
   await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 after the error');
   await srv.waitFor(() => errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'checkout failed: payment declined'), TIMEOUT, 'the error');
   const err = errorEvents().find((e) => e.event.exception?.values?.[0]?.value === 'checkout failed: payment declined');
   assert.equal(err.event.tags?.replayId, replayId, 'the sampled error is tagged with the replay id');
+  const at = (f) => srv.envelopes.findIndex(f);
+  assert.ok(
+    at((e) => e.items.some((i) => i.header.type === 'event' && JSON.parse(i.payload).event_id === err.event.event_id)) <
+      at((e) => e.replay && e.replay.event.replay_id === replayId),
+    'the buffer is sent after the error was',
+  );
   const seg0 = segmentsOf(replayId)[0];
   assert.equal(seg0.segmentId, 0);
   assert.equal(seg0.replayType, 'buffer');

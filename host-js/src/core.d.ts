@@ -103,8 +103,15 @@ export interface Engine {
   /**
    * An error was captured: returns synchronously whether it gets the replay (session mode: true; buffer mode: the
    * next draw the worker handed over, false when none is left; off: false) and posts `error` with that answer.
+   * With `sampled` (the answer of an earlier `draw()`), no draw is taken and that answer is posted.
    */
-  error(eventId?: string): boolean;
+  error(eventId?: string, sampled?: boolean): boolean;
+  /**
+   * Takes the next draw as `error` would, without posting anything, for a host that posts the error later (e.g.
+   * once the error event was sent): pass the answer to `error(eventId, sampled)` then, once per draw, since the
+   * worker counts one draw per `error` in buffer mode. Until then the mode stays as it is.
+   */
+  draw(): boolean;
   /** Adds a trace id (32 hex digits) to the next segment. Ignored while `mode` is `off`. */
   trace(traceId: string): void;
   /** Page visibility changed; hiding first posts the pending batch. */

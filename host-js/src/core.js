@@ -138,6 +138,9 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     spawn();
   };
 
+  // The next error draw (see `Engine.draw`); nothing is posted.
+  const draw = () => !ended && mode !== 'off' && (mode === 'session' || !!draws.shift());
+
   const start = () => {
     if (ended || live) return;
     /** @type {string | null} */
@@ -267,9 +270,9 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       // One message per batch window: posting is the main thread's largest cost per event.
       if (!timer) timer = scope.setTimeout(flushBatch, batchMs);
     },
-    error(eventId) {
+    draw,
+    error(eventId, sampled = draw()) {
       if (ended || mode === 'off') return false;
-      const sampled = mode === 'session' || !!draws.shift();
       // A sampled error turns the buffer into a recorded session (the worker sends the history).
       if (sampled) mode = 'session';
       flushBatch();

@@ -44,6 +44,8 @@ Sentry.init({
   replaysSessionSampleRate: mode === 'session' ? 1 : 0,
   replaysOnErrorSampleRate: mode === 'buffer' ? 1 : 0,
   integrations,
+  // An exception whose message starts with "dropped" is never sent (for the after-send linking).
+  beforeSend: (event) => (String(event.exception?.values?.[0]?.value).startsWith('dropped') ? null : event),
 });
 
 window.__replay = () => Sentry.getClient()?.getIntegrationByName(which === 'sentry' ? 'Replay' : 'RingflateReplay');

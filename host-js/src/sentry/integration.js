@@ -87,7 +87,7 @@ function start(client, o) {
   const rec = recordOptions(o);
   const mirror = record.mirror;
   const limits = {};
-  const posted = new Set(); // error ids already handed to the worker
+  const drawn = new Map(); // buffer mode: error id → its draw, until the error was sent
   let names = new Set(); // span / transaction names for the next segment's segment_names
   let stopRecording = null;
   let dom = null;
@@ -95,7 +95,7 @@ function start(client, o) {
   let firstSegment = true; // nothing handed over yet in this replay: checkouts carry the options event
   let lastEvent = null; // the last replay_event prepared, for the unload path
   let queue = Promise.resolve();
-  let awaitingBuffer = false; // a sampled error asked for the buffer; until it is sent the DSC has no replay_id
+  let awaitingBuffer = false; // a sampled error asked for the buffer; until it arrives the DSC has no replay_id
   let done = false; // the replay ended here (stop(), a refusal, a rate limit)
   let refused = false; // Sentry refused or rate-limited a segment: nothing more is sent
   let offs = [];
@@ -284,20 +284,25 @@ function start(client, o) {
   });
 
   const addName = (n) => n && names.size < 100 && names.add(n);
-  // Error ids and trace ids reach the next segment once their events were sent (src/coreHandlers/handleAfterSendEvent.ts).
+  // Error ids and trace ids reach the next segment once their events were sent, and a sampled error sends the
+  // buffer only then (src/coreHandlers/handleAfterSendEvent.ts).
   on('afterSendEvent', (event, resp) => {
     const code = resp && resp.statusCode;
-    if (!(code >= 200 && code < 300) || !mode()) return;
+    const ok = code >= 200 && code < 300;
     const id = event.event_id;
-    if (event.type === 'transaction') {
+    const d = drawn.get(id);
+    drawn.delete(id);
+    if (!mode()) return;
+    if (d) {
+      // One `error` per draw (the worker counts them); an error not sent links nothing and sends no buffer.
+      const b = mode() === 'buffer';
+      if (d.r === engine.replayId && engine.error(ok ? id : undefined, ok && d.s) && b) awaitingBuffer = true;
+    } else if (!ok) return;
+    else if (event.type === 'transaction') {
       const t = event.contexts && event.contexts.trace;
       if (t && t.trace_id) engine.trace(t.trace_id);
       addName(event.transaction);
-    } else if (!event.type && mode() === 'session' && id && !posted.has(id)) {
-      // Buffer mode: only exceptions take a draw (in processEvent); other error events are not linked.
-      posted.add(id);
-      engine.error(id);
-    }
+    } else if (!event.type && mode() === 'session') engine.error(id);
   });
   // Streamed spans name their segment the same way (src/coreHandlers/handleProcessSegmentSpan.ts).
   on('processSegmentSpan', (span) => {
@@ -328,10 +333,11 @@ function start(client, o) {
       if (!type && hint.originalException && hint.originalException.__rrweb__) return null;
       let tag = m === 'session';
       const md = event.sdkProcessingMetadata;
-      // Buffer mode: only exceptions can send the buffer, answered now from the worker's pre-drawn draws.
+      // Buffer mode: only exceptions take a draw, answered now from the worker's pre-drawn draws; the error is
+      // posted (and a sampled one sends the buffer) once it was sent, in afterSendEvent.
       if (!type && m === 'buffer' && event.exception && !(md && md.hasDefaultSyntheticStacktrace)) {
-        posted.add(event.event_id);
-        tag = awaitingBuffer = engine.error(event.event_id);
+        tag = engine.draw();
+        drawn.set(event.event_id, { r: engine.replayId, s: tag });
       }
       if (tag) event.tags = { ...event.tags, replayId: engine.replayId };
       return event;
