@@ -1,8 +1,8 @@
 // The engine core: the page side of the engine protocol (./protocol.d.ts), for any host that records events
 // and sends what the worker hands back (startReplay, the Sentry integration). It creates the worker, starts the
 // engine, posts events in batches, answers error sampling synchronously from the draws the worker handed over,
-// stores the session value, keeps the open segment for delivery on unload, and passes everything else to the
-// callbacks. It makes none of the worker's decisions: destinations, sampling and segment rules come from the
+// stores the session value, keeps the open segment for delivery on unload, watches that the worker answers
+// (replacing one that does not), and passes everything else to the callbacks. It makes none of the worker's decisions: destinations, sampling and segment rules come from the
 // worker's messages.
 import type { EngineConfig, HostMessage, Mode, RejectCode, SegmentMessage, StartedMessage, StopReason, WorkerMessage } from './protocol';
 
@@ -21,6 +21,8 @@ export interface TrustedScriptURL {
 export interface SessionStore {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
+  /** Used by `forget()` when present. */
+  removeItem?(key: string): void;
 }
 
 /** An error reported through `onError`; `code` is the worker's reason when it rejected a message. */
@@ -37,10 +39,15 @@ export type Ready =
   | { replayId: string; mode: Mode; error?: undefined }
   | { replayId: undefined; mode: 'off'; error: EngineError };
 
-/** The open segment as the worker last streamed it, for delivery when the page goes away. */
+/** The open segment, for delivery when the page goes away. */
 export interface UnloadBody {
+  replayId: string;
   segmentId: number;
-  /** `head + chunks + tail`: a complete segment body (an envelope, a zlib stream, or a replay_recording payload). */
+  /**
+   * A complete segment body (an envelope, a zlib stream, or a replay_recording payload) holding every event added
+   * so far: what the worker streamed (`head + chunks`), then the events it has not streamed yet as stored blocks,
+   * `]`, and the Adler-32 (an envelope's recording `length` updated to match).
+   */
   body: Uint8Array<ArrayBuffer>;
   /** Where to send it, when the worker gave one (see `PartialMessage.url`). */
   url?: string;
@@ -65,7 +72,10 @@ export interface EngineOptions {
   storageKey?: string;
   /** The worker answered `start` (the first time and after every `restart`). */
   onStarted?(started: StartedMessage): void;
-  /** A finished segment to send, in `segmentId` order (never one already handed to `delivered`). */
+  /**
+   * A finished segment to send, in `segmentId` order, once per segment (never one already handed over, e.g. again
+   * by a replacement worker, nor one handed to `delivered`). Call `sent` once the destination accepted it.
+   */
   onSegment?(segment: SegmentMessage): void;
   /** Take a full snapshot now. */
   onCheckout?(): void;
@@ -74,8 +84,8 @@ export interface EngineOptions {
   /** The replay ended (`mode` is `off`); `restart()` begins a new one. */
   onStopped?(reason: StopReason): void;
   /**
-   * Called once per cause: the worker could not be created or loaded, its engine could not start, or it
-   * rejected a message (`code` set). Messages are the worker's own texts where it gave one; every message
+   * Called once per cause: the worker could not be created or loaded, its engine could not start, it rejected a
+   * message (`code` set), or it stopped answering and was replaced (no message for 1,000 ms after a ping). Messages are the worker's own texts where it gave one; every message
    * starts with "ringflate: " exactly once.
    */
   onError?(error: EngineError): void;
@@ -114,10 +124,24 @@ export interface Engine {
   flush(): void;
   /** Posts the pending batch and ends the replay; segments still pending arrive through `onSegment`. Once. */
   stop(): void;
-  /** The open segment to send when the page goes away (no worker round trip), or null when there is none. */
+  /**
+   * The open segment to send when the page goes away (no worker round trip), or null when there is none. Posts the
+   * pending batch first, so the worker keeps it too.
+   */
   partial(): UnloadBody | null;
-  /** Call after sending `partial()` yourself: stores its session value, and its segment will not be handed over again. */
-  delivered(sent: UnloadBody): void;
+  /**
+   * Call when you send `partial()` yourself: stores its session value, and its segment will not be handed over
+   * again. Call `sent` once the destination accepted it. (Should the page come back from the back/forward cache,
+   * the next event starts a new worker, which continues with the next segment id.)
+   */
+  delivered(body: UnloadBody): void;
+  /** The destination accepted this segment (or unload body): the worker deletes what it kept of it. */
+  sent(segment: { replayId: string; segmentId: number }): void;
+  /**
+   * Ends the replay (as `stop`), has the worker delete every recording it keeps for this origin, and removes the
+   * stored session value: the next start begins a new replay. For apps, e.g. on logout.
+   */
+  forget(): void;
 }
 
 /** The worker as the core uses it (a DOM `Worker`). */

@@ -18,14 +18,14 @@ function plain(v) {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
 }
 
-/** Lets the bootstrap's promise chain (decoding, instantiation) run for a while. */
-const settle = () => new Promise((r) => setTimeout(r, 30));
+/** Waits (up to 10 s of real time, polling) until `cond()` holds; fails the test otherwise. */
+async function until(cond, what) {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), what);
+}
 
 /** Waits until the worker has posted its first message. */
-async function started(w) {
-  for (let i = 0; i < 500 && !w.posted.length; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(w.posted.length, 'the first message was posted');
-}
+const started = (w) => until(() => w.posted.length > 0, 'the first message was posted');
 
 /**
  * A worker scope running the bootstrap. `init` decides how instantiation ends: `'ok'`, an Error (rejects), or
@@ -112,7 +112,8 @@ test('messages before the engine is ready are queued, handled in order after the
   w.send({ rf: 1, op: 'start', config: {} });
   w.send({ id: 1, method: 'addEvent', arg: '{}' });
   w.send({ rf: 1, op: 'flush' });
-  await settle();
+  // The module is decoded and instantiation has begun (held): nothing is handled yet.
+  await until(() => w.log.initArg !== null, 'instantiation began');
   assert.deepEqual(w.posted, [], 'nothing before the engine is ready');
   assert.deepEqual(w.log.engine, []);
   assert.ok(Buffer.from(w.log.initArg.module_or_path).equals(MODULE), 'the inlined module, inflated');
@@ -274,4 +275,25 @@ test('a call that throws is answered: engine messages rejected internal, Sentry 
   ]);
   // The worker keeps working afterwards.
   assert.equal(w.log.engine.length, 2);
+});
+
+test('ping is answered pong at once by the bootstrap, after the first message, whatever the engine', async () => {
+  const w = worker({ init: 'hold', engine: () => undefined });
+  w.send({ rf: 1, op: 'ping' });
+  await until(() => w.log.initArg !== null, 'instantiation began');
+  assert.deepEqual(w.posted, [], 'not before the first message');
+  w.release();
+  await started(w);
+  assert.deepEqual(w.posted.map((p) => p.message), [init(true, undefined), { rf: 1, op: 'pong' }]);
+  w.send({ rf: 1, op: 'ping' });
+  assert.deepEqual(w.posted.at(-1).message, { rf: 1, op: 'pong' });
+  assert.deepEqual(w.log.engine, [], 'the module never sees ping');
+  // Not a ping of this protocol version: the engine decides (bad_rf).
+  w.send({ rf: 2, op: 'ping' });
+  assert.deepEqual(w.log.engine.map((c) => c.data), [{ rf: 2, op: 'ping' }]);
+  // An engine that could not start still answers ping (the worker is alive).
+  const f = worker({ init: new Error('no') });
+  await started(f);
+  f.send({ rf: 1, op: 'ping' });
+  assert.deepEqual(f.posted.at(-1).message, { rf: 1, op: 'pong' });
 });

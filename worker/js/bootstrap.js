@@ -122,11 +122,15 @@ function sentry(data) {
   }
 }
 
+// Liveness: `ping` is answered here, whatever state the engine is in.
 function ready(fn) {
-  handle = fn;
+  handle = function (data) {
+    if (isEngine(data) && data.rf === 1 && data.op === 'ping') postMessage({ rf: 1, op: 'pong' });
+    else fn(data);
+  };
   var q = queue;
   queue = null;
-  for (var i = 0; i < q.length; i++) fn(q[i]);
+  for (var i = 0; i < q.length; i++) handle(q[i]);
 }
 
 function wasmBytes() {

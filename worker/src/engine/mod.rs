@@ -35,7 +35,7 @@ mod scan;
 mod segments;
 mod timers;
 
-pub use config::{envelope_url, Config, Limits, Target};
+pub use config::{envelope_url, Config, Limits, Target, MAX_REPLAY_MS};
 pub use json::RawJson;
 pub use output::{Fields, Kind, Mode, Output, ReplayType, Segment, Stats, Stop, Wire};
 pub use protocol::{
@@ -78,6 +78,12 @@ impl Driver {
         random: [u8; 16],
     ) -> Result<Vec<Output>, protocol::Rejection> {
         let op = parse_op(msg)?;
+        // Ops that need no replay.
+        match op {
+            Op::Ping => return Ok(vec![Output::Pong]),
+            Op::Sent { .. } | Op::Forget => return Ok(Vec::new()),
+            _ => {}
+        }
         if let Op::Start {
             config,
             session,
@@ -108,7 +114,7 @@ impl Driver {
             ));
         };
         Ok(match op {
-            Op::Events { json } => e.events(json, now),
+            Op::Events { json, seq } => e.events_seq(json, seq, now),
             Op::Error { event_id, sampled } => e.error(event_id, sampled, now),
             Op::Trace { trace_id } => e.trace(trace_id, now),
             Op::Hidden(hidden) => e.hidden(hidden, now),
@@ -116,7 +122,7 @@ impl Driver {
             Op::Stop => e.stop(now),
             Op::Resume => e.resume(now),
             // Handled above.
-            Op::Start { .. } => Vec::new(),
+            Op::Start { .. } | Op::Sent { .. } | Op::Ping | Op::Forget => Vec::new(),
         })
     }
 

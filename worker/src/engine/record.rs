@@ -167,6 +167,11 @@ impl Open {
         self.deflater.flush(&mut self.piece.bytes, false)
     }
 
+    /// Adler-32 of the text so far: `[` and the events joined by `,`.
+    pub fn adler(&self) -> u32 {
+        self.piece.adler_after_open().value()
+    }
+
     /// The bytes after the body: `]` as the final block and the Adler-32.
     pub fn tail(&self) -> Vec<u8> {
         let mut a = self.piece.adler_after_open();

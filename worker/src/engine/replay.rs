@@ -43,6 +43,8 @@ pub struct Engine {
     draws_used: u64,
     draws_issued: u64,
     pub(super) hidden: bool,
+    /// The `seq` of the last accepted `events` batch (0 before any).
+    pub(super) seq: u64,
     /// Error and trace ids for the next segment, with the clock time each
     /// was reported (buffer mode sends those within the kept history).
     pub(super) error_ids: Vec<(u64, RawJson)>,
@@ -100,6 +102,7 @@ impl Engine {
             draws_used: p.draws_used,
             draws_issued: p.draws_used,
             hidden: false,
+            seq: 0,
             error_ids: Vec::new(),
             trace_ids: Vec::new(),
             start_urls: cfg.url.as_deref().map(raw_str).into_iter().collect(),
@@ -190,6 +193,12 @@ impl Engine {
 
     /// A batch: `JSON.stringify(arrayOfEvents)`.
     pub fn events(&mut self, json: &str, now: u64) -> Vec<Output> {
+        self.events_seq(json, None, now)
+    }
+
+    /// A batch with the host's number for it (`events.seq`), which the
+    /// partials that hold its events report.
+    pub fn events_seq(&mut self, json: &str, seq: Option<u64>, now: u64) -> Vec<Output> {
         let mut out = Vec::new();
         // Timers that were due before this batch; a partial waits for the batch.
         self.run_timers(now, &mut out, false);
@@ -207,6 +216,9 @@ impl Engine {
                 return out;
             }
         };
+        if let Some(seq) = seq {
+            self.seq = seq;
+        }
         for ev in &evs {
             if !self.live() {
                 break;
