@@ -29,7 +29,7 @@ const ENTRIES = [
   // since an app using ringflate/sentry ships it too: 6 KiB is the aim; the limit here is the size reached with
   // everything the integration must do (docs/sentry.md, Size). ES2020, the syntax level @sentry/browser 10 and 11
   // ship themselves (their package.json checks their builds with es-check es2020).
-  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB, target: 'es2020', with: { files: { ringflate: 'ringflate-host.mjs' }, budget: 7.25 * KB } },
+  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB, target: 'es2020', with: { files: { ringflate: 'ringflate-host.mjs' }, budget: 8 * KB } },
 ];
 
 const WORKER_SRC = path.join(dir, '../dist/ringflate-worker.js');

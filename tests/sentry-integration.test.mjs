@@ -359,6 +359,9 @@ test('buffer mode: nothing is sent until an exception is sampled; then segment 0
 test('tunnel: the client sends the replay envelopes to the tunnel, with the DSN in the envelope header', async () => {
   const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session', tunnel: '/tunnel' });
   await srv.waitFor(() => envelopesOf(replayId).length >= 1, TIMEOUT, 'segment 0 through the tunnel');
+  // Accepted (2xx) through the client's transport: the worker is told, so it can delete its copy.
+  const sent = await page.waitForFunction(() => window.__sent.length >= 1 && window.__sent, null, { timeout: TIMEOUT }).then((h) => h.jsonValue());
+  assert.deepEqual(sent[0], { rf: 1, op: 'sent', replayId, segmentId: 0 });
   await assertClean(seen, page);
   await page.close();
   for (const e of envelopesOf(replayId)) {

@@ -11,6 +11,13 @@ const mode = q.get('mode') || 'session';
 const which = q.get('which') || 'ringflate';
 const num = (k) => (q.has(k) ? Number(q.get(k)) : undefined);
 window.Sentry = Sentry;
+// The `sent` messages posted to the worker (segment ids the destination accepted), for the test.
+window.__sent = [];
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (m, ...rest) {
+  if (m && m.op === 'sent') window.__sent.push(m);
+  return post.call(this, m, ...rest);
+};
 window.__logs = [];
 // The SDK logger writes through the console: keep what it said for the test.
 for (const level of ['error', 'warn', 'log']) {

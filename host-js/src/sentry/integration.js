@@ -160,14 +160,16 @@ function start(client, o) {
     if (why) say('replay stopped: ' + why, 'warn');
   };
 
-  // Sends one envelope; retries after 5, 10 and 30 s when there was no answer, stops on a refusal or a rate
-  // limit (src/util/sendReplay.ts, src/replay.ts _runFlush).
-  const send = (env, n = 0) =>
+  // Sends one segment's envelope; once the client's transport answered without an error status the worker is
+  // told (`sent`: it deletes what it kept of the segment). Retries after 5, 10 and 30 s when there was no answer,
+  // stops on a refusal or a rate limit (src/util/sendReplay.ts, src/replay.ts _runFlush).
+  const send = (env, seg, n = 0) =>
     Promise.resolve(client.sendEnvelope(env))
       .then((resp) => readResponse(resp, limits), () => 'retry')
       .then((verdict) => {
-        if (verdict === 'ok' || refused) return;
-        if (verdict === 'retry' && n < 3) return new Promise((r) => setTimeout(r, 5000 * [1, 2, 6][n])).then(() => send(env, n + 1));
+        if (verdict === 'ok') return engine.sent(seg);
+        if (refused) return;
+        if (verdict === 'retry' && n < 3) return new Promise((r) => setTimeout(r, 5000 * [1, 2, 6][n])).then(() => send(env, seg, n + 1));
         refused = true;
         const limited = readResponse({ statusCode: 200 }, limits) === 'stop';
         guard(() => client.recordDroppedEvent(limited ? 'ratelimit_backoff' : 'send_error', 'replay'))();
@@ -187,11 +189,12 @@ function start(client, o) {
     awaitingBuffer = false;
     add(memorySpan());
     const p = prepare(seg);
-    queue = queue.then(() => new Promise((resolve) => p((ev) => resolve(ev && !refused && send(replayEnvelope(client, (lastEvent = ev), seg.body))))));
+    queue = queue.then(() => new Promise((resolve) => p((ev) => resolve(ev && !refused && send(replayEnvelope(client, (lastEvent = ev), seg.body), seg)))));
   };
 
-  // Unload: the worker has no time to answer, so the open segment it already streamed back is sent now.
-  // Sentry's fetch transport starts its (keepalive) request inside sendEnvelope, synchronously.
+  // Unload: the worker has no time to answer, so the open segment is sent now: what the worker streamed back plus
+  // the events it had not streamed yet (the core's unload body). Sentry's fetch transport starts its (keepalive)
+  // request inside sendEnvelope, synchronously.
   const offHide = listen(globalThis, 'pagehide', () => {
     const p = engine.partial();
     let ev;
@@ -201,8 +204,9 @@ function start(client, o) {
     const base = JSON.parse(p.replayEvent);
     if (!ev && lastEvent) ev = { ...lastEvent, ...base, event_id: base.replay_id, segment_names: [] };
     if (!ev) return;
-    client.sendEnvelope(replayEnvelope(client, ev, p.body));
+    const r = client.sendEnvelope(replayEnvelope(client, ev, p.body));
     engine.delivered(p);
+    Promise.resolve(r).then((resp) => readResponse(resp, limits) === 'ok' && engine.sent(p));
   });
   const offVisible = listen(document, 'visibilitychange', () => engine.hidden(document.visibilityState === 'hidden'));
 
