@@ -478,3 +478,21 @@ test('a reload continues the same replay with the next segment id', async () => 
   await assertClean(seen, page);
   await page.close();
 });
+
+test('maxReplayDuration ends the replay after that long; the next user input starts a new one', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session', maxReplayDuration: '4000' });
+  await typeInto(page, 'in the first replay');
+  await srv.waitFor(() => hasInput(eventsOf(replayId), 'in the first replay'), TIMEOUT, 'the first replay records');
+  await page.waitForFunction(() => window.__replay().getReplayId() === undefined, null, { timeout: TIMEOUT });
+  await typeInto(page, 'in the second replay');
+  const next = await page.waitForFunction(() => window.__replay().getReplayId(), null, { timeout: TIMEOUT }).then((h) => h.jsonValue());
+  assert.notEqual(next, replayId, 'a new replay');
+  await typeInto(page, 'typed into the second replay');
+  await srv.waitFor(() => hasInput(eventsOf(next), 'typed into the second replay'), TIMEOUT, 'the second replay records');
+  const first = segmentsOf(replayId);
+  const span = Math.max(...first.map((s) => s.event.timestamp)) - first[0].event.replay_start_timestamp;
+  assert.ok(span <= 4 + 1, `the first replay covers ${span} s, not more than maxReplayDuration`);
+  assert.ok(!hasInput(eventsOf(replayId), 'typed into the second replay'));
+  await assertClean(seen, page);
+  await page.close();
+});
