@@ -77,6 +77,13 @@ export interface EngineOptions {
    * by a replacement worker, nor one handed to `delivered`). Call `sent` once the destination accepted it.
    */
   onSegment?(segment: SegmentMessage): void;
+  /**
+   * The worker stopped answering and is being replaced: its open segment, completed by the core as on unload
+   * (already passed to `delivered`). Send it like a segment and call `sent` once it was accepted; the new
+   * worker continues with the next segment id. Without this callback the batches no partial had reported are
+   * posted to the new worker instead.
+   */
+  onRescue?(body: UnloadBody): void;
   /** Take a full snapshot now. */
   onCheckout?(): void;
   /** No user activity for a while: stop recording, call `resume()` on the next user input. */

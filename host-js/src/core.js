@@ -55,6 +55,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   /** @type {unknown} */
   let pinger = 0;
   const delivered = new Set();
+  const accepted = new Set();
   const said = new Set();
   /** @type {(r: Ready) => void} */
   let settle = () => {};
@@ -127,10 +128,15 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   };
 
   // A new worker from the same URL, started again with the stored session value: the replay continues with its
-  // next segment id, and what the old one had not reported is posted again once it has started.
+  // next segment id. The old one's open segment is completed here and handed to `onRescue`, as on unload (or,
+  // without onRescue, what no partial had reported is posted again once the new one has started).
   /** @param {string} [why] */
   const respawn = (why) => {
-    if (why) error(why);
+    if (why) {
+      error(why);
+      const p = o.onRescue && engine.partial();
+      if (p) engine.delivered(p), /** @type {any} */ (o.onRescue)(p);
+    }
     if (worker) worker.terminate();
     // Nothing is posted to the new worker before its `start`.
     live = inited = watched = stale = begun = false;
@@ -220,7 +226,8 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         if (open && open.segmentId === data.segmentId) open = null;
         // Once per segment: a replacement worker hands over again what the old one kept unsent.
         const id = data.replayId + '/' + data.segmentId;
-        if (!delivered.has(id) && o.onSegment) o.onSegment(data);
+        if (accepted.has(id)) engine.sent(data);
+        else if (!delivered.has(id) && o.onSegment) o.onSegment(data);
         delivered.add(id);
         break;
       }
@@ -327,7 +334,9 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       }
     },
     sent(s) {
-      post({ rf: 1, op: 'sent', replayId: s.replayId, segmentId: s.segmentId });
+      accepted.add(s.replayId + '/' + s.segmentId);
+      // Also before `start`: the worker deletes its copy whatever its state.
+      if (worker) worker.postMessage({ rf: 1, op: 'sent', replayId: s.replayId, segmentId: s.segmentId });
     },
     forget() {
       engine.stop();

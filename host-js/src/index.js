@@ -146,6 +146,10 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
         pump();
         if (o.onSegment) o.onSegment(seg);
       },
+      onRescue: (p) => {
+        queue.push(/** @type {any} */ (p));
+        pump();
+      },
       onCheckout: () => {
         if (recordFn && recordFn.takeFullSnapshot) recordFn.takeFullSnapshot(true);
       },

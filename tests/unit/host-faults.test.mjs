@@ -273,3 +273,36 @@ test('after an unload delivery, the next event (back from the back/forward cache
   scope.worker.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 0, replayType: 'session', start: 1, end: 2, eventCount: 1, kind: 'plain', body: bytes(1) });
   assert.deepEqual(calls.segments, []);
 });
+
+test('with onRescue, a silent worker\'s open segment is completed by the core and handed over; the new one goes on after it', () => {
+  const rescued = [];
+  const { e, scope, calls, storage } = started({ onRescue: (p) => rescued.push(p) });
+  const old = scope.worker;
+  old.emit({ rf: 1, op: 'pong' });
+  const [a, b, c] = [ev(1), ev(2), ev(3)];
+  e.add([a]);
+  scope.advance(250);
+  old.emit(partials(3, [texts([a])], { seq: [1] })[0]);
+  e.add([b]);
+  scope.advance(250); // batch 2: not reported
+  e.add([c]); // pending
+  scope.advance(1500);
+  assert.equal(scope.workers.length, 2);
+  assert.equal(calls.errors.length, 1);
+  assert.equal(rescued.length, 1);
+  assert.equal(rescued[0].segmentId, 3);
+  assert.equal(zlib.inflateSync(Buffer.from(rescued[0].body)).toString(), JSON.stringify([a, b, c]), 'every event of the open segment, once');
+  assert.deepEqual(storage.sets.at(-1), ['ringflateSession', 's3'], 'the new worker continues after it');
+  const w = scope.worker;
+  w.init({ version: VERSION });
+  assert.equal(w.posted[0].session, 's3');
+  w.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 4 });
+  assert.deepEqual(w.posted.filter((m) => m.op === 'events'), [], 'nothing posted twice');
+  // The new worker hands over its stored copy of segment 3: not passed on again.
+  w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 3, replayType: 'session', start: 1, end: 2, eventCount: 1, kind: 'plain', body: bytes(1) });
+  assert.deepEqual(calls.segments, []);
+  const d = ev(4);
+  e.add([d]);
+  scope.advance(250);
+  assert.deepEqual(JSON.parse(w.posted.find((m) => m.op === 'events').json), [d]);
+});

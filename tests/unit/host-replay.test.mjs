@@ -410,3 +410,24 @@ test('the worker cannot start: onError once, ready resolves with mode off, nothi
   assert.equal(ready.error, got.errors[0]);
   assert.equal(rrweb.calls.length, 0);
 });
+
+test('a worker that stops answering: its open segment is sent by the host, a new worker starts, sent follows', async () => {
+  const { scope, w, got } = startedReplay();
+  w.emit({ rf: 1, op: 'pong' });
+  w.emit(partial(2, ['{"type":3,"timestamp":1}']));
+  scope.advance(1500);
+  assert.equal(scope.workers.length, 2, 'replaced');
+  assert.equal(got.errors.length, 1);
+  assert.equal(scope.fetches.length, 1);
+  assert.equal(zlib.inflateSync(Buffer.from(scope.fetches[0].init.body)).toString(), '[{"type":3,"timestamp":1}]');
+  scope.fetches[0].respond({ ok: true });
+  await settle();
+  // `sent` goes to the worker that is there now (it deletes its stored copy).
+  assert.deepEqual(scope.worker.posted, [{ rf: 1, op: 'sent', replayId: RID, segmentId: 2 }], 'the worker deletes its copy, even before start');
+  scope.worker.init({ version: VERSION });
+  scope.worker.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 3 });
+  // Its stored copy handed over anyway: not sent, and `sent` again.
+  scope.worker.emit(segment(2));
+  assert.equal(scope.fetches.length, 1);
+  assert.deepEqual(scope.worker.ops(), ['sent', 'start', 'sent']);
+});
