@@ -217,6 +217,8 @@ function start(client, o) {
       if (s.mode !== 'off') startRecording();
     },
     onSegment,
+    // A worker that stopped answering is replaced; its open segment, completed by the core, is sent like a segment.
+    onRescue: onSegment,
     onCheckout: () => stopRecording && guard(record.takeFullSnapshot)(true),
     onPause() {
       stopRrweb();
