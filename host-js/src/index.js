@@ -39,6 +39,9 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
   let kaBytes = 0;
   let kaCount = 0;
   let hold = 0; // a rate limit that came with an accepted answer
+  /** @type {unknown} */
+  let waiting = 0; // the timer of a backoff or a rate limit: nothing is sent before it fires
+  let limited = false; // that timer is a rate limit (coming back online does not cut it short)
 
   const record = () => {
     if (!recordFn || o.record === false || stopRecording || stopped) return;
@@ -86,6 +89,7 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
     const p = seg.url
       ? scope.fetch(seg.url, { method: 'POST', body: seg.body, keepalive }).then((r) => {
           const wait = verdict(r);
+          limited = wait > 0;
           if (r.ok) return (hold = wait), 0;
           return wait || (r.status >= 500 || r.status === 408 ? backoff() : -1);
         })
@@ -97,20 +101,29 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
   };
 
   // Segments go out one at a time, oldest first; a failure keeps the segment at the head of the queue.
+  /** @param {number} ms */
+  const later = (ms) => {
+    waiting = scope.setTimeout(() => {
+      waiting = 0;
+      limited = false;
+      pump();
+    }, ms);
+  };
+
   const pump = () => {
-    if (busy || !queue.length) return;
+    if (busy || waiting || !queue.length) return;
     // Offline: wait for the browser to say it is back (the `online` listener pumps again).
     if (scope.navigator.onLine === false) return;
     busy = true;
     const seg = queue[0];
     request(seg).then((wait) => {
       busy = false;
-      if (wait > 0) return void scope.setTimeout(pump, wait);
+      if (wait > 0) return later(wait);
       if (wait < 0) error('ringflate: the destination refused segment ' + seg.segmentId + ' (not sent again)');
       tries = 0;
       queue.shift();
       engine.sent(seg);
-      if (hold) scope.setTimeout(pump, hold);
+      if (hold) later(hold);
       else pump();
       hold = 0;
     });
@@ -178,14 +191,19 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
     if (!p || !p.url || !fits(p.body.length)) return;
     engine.delivered(p);
     request(p).then((wait) => {
-      if (wait > 0) queue.push(/** @type {any} */ (p)), scope.setTimeout(pump, wait);
+      if (wait > 0) queue.push(/** @type {any} */ (p)), waiting || later(wait);
       else engine.sent(p);
     });
   };
 
   scope.document.addEventListener('visibilitychange', onHidden);
   scope.addEventListener('pagehide', onPageHide);
-  scope.addEventListener('online', pump);
+  // Back online: a backoff is cut short, a rate limit is not.
+  const onOnline = () => {
+    if (!limited) scope.clearTimeout(waiting), (waiting = 0);
+    pump();
+  };
+  scope.addEventListener('online', onOnline);
 
   function stop() {
     if (stopped) return;
@@ -194,7 +212,7 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
     engine.stop();
     scope.document.removeEventListener('visibilitychange', onHidden);
     scope.removeEventListener('pagehide', onPageHide);
-    scope.removeEventListener('online', pump);
+    scope.removeEventListener('online', onOnline);
     onInput(onActivity, true);
     onInput(onRestart, true);
   }

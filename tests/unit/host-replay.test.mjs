@@ -151,12 +151,14 @@ test('429 with Retry-After (seconds, a date, or none: 60 s): no request before i
     w.emit(segment(0));
     scope.fetches[0].respond({ ok: false, status: 429, headers });
     await settle();
+    w.emit(segment(1)); // a new segment does not cut the limit short
     const waited = await untilFetch(scope);
     assert.ok(waited >= ms - 1000 && waited <= ms + 250, `waited ${waited} ms for ${JSON.stringify(headers)}`);
     assert.equal(scope.fetches[1].init.body[2], 0, 'the same segment');
     scope.fetches[1].respond({ ok: true });
     await settle();
     assert.deepEqual(sentOps(w), [0]);
+    assert.equal(scope.fetches[2].init.body[2], 1, 'then the next, in order');
     assert.ok(!w.ops().includes('stop'), 'the replay goes on');
   }
 });
