@@ -306,3 +306,63 @@ test('with onRescue, a silent worker\'s open segment is completed by the core an
   scope.advance(250);
   assert.deepEqual(JSON.parse(w.posted.find((m) => m.op === 'events').json), [d]);
 });
+
+/** A new page in the same tab: a new engine on the same storage, its worker ready. */
+function nextPage(storage) {
+  const scope = fakeScope({ storage });
+  const calls = { segments: [] };
+  const e = createEngine({ workerUrl: '/w.js', config, onSegment: (s) => calls.segments.push(s), onError: () => {} }, scope);
+  scope.worker.init({ version: VERSION });
+  return { e, scope, calls, w: scope.worker };
+}
+
+test('an unload body that was not sent: the next page posts what the worker\'s stored copy lacks, once', () => {
+  for (const [persisted, expect] of [[1, [[ev(2), ev(3)], [ev(4)]]], [3, [[ev(4)]]], [4, []]]) {
+    const storage = new FakeStorage();
+    storage.removeItem = (k) => storage.map.delete(k);
+    const { e, scope } = started({ storage });
+    e.add([ev(1)]);
+    scope.advance(250);
+    scope.worker.emit(partials(2, [texts([ev(1)])], { seq: [1] })[0]);
+    e.add([ev(2), ev(3)]);
+    scope.advance(250); // posted, not reported
+    e.add([ev(4)]); // pending
+    assert.ok(e.partial(), 'the body exists; the host does not send it (over the keepalive quota)');
+    assert.ok(storage.getItem('ringflateSessionTail'), 'what it lacks is kept in the tab');
+
+    const next = nextPage(storage);
+    // The worker hands over its stored copy of segment 2, holding `persisted` events, before `started`.
+    next.w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 2, replayType: 'session', start: 1, end: 2, eventCount: persisted, kind: 'plain', body: bytes(1) });
+    next.w.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 3 });
+    const posted = next.w.posted.filter((m) => m.op === 'events').map((m) => JSON.parse(m.json));
+    assert.deepEqual(posted, expect, `stored copy with ${persisted} events`);
+    assert.equal(storage.getItem('ringflateSessionTail'), null, 'used once');
+    assert.deepEqual(next.calls.segments.map((s) => s.segmentId), [2]);
+  }
+});
+
+test('the kept tail is cleared when the body was delivered, when the page lives on, and ignored for another replay', () => {
+  const storage = new FakeStorage();
+  storage.removeItem = (k) => storage.map.delete(k);
+  const { e, scope } = started({ storage });
+  e.add([ev(1)]);
+  scope.advance(250);
+  scope.worker.emit(partials(0, [texts([ev(1)])], { seq: [1] })[0]);
+  e.add([ev(2)]);
+  e.delivered(e.partial());
+  assert.equal(storage.getItem('ringflateSessionTail'), null, 'delivered: nothing kept');
+
+  const b = started({ storage });
+  b.e.add([ev(5)]);
+  b.e.partial();
+  assert.ok(storage.getItem('ringflateSessionTail'));
+  b.e.add([ev(6)]); // back from the back/forward cache
+  assert.equal(storage.getItem('ringflateSessionTail'), null, 'the page lives on: its worker has everything');
+
+  const c = started({ storage });
+  c.e.add([ev(7)]);
+  c.e.partial();
+  const next = nextPage(storage);
+  next.w.emit({ rf: 1, op: 'started', replayId: 'b'.repeat(32), mode: 'session', draws: [], segmentId: 0 });
+  assert.deepEqual(next.w.posted.filter((m) => m.op === 'events'), [], 'a new replay does not take another replay\'s events');
+});
