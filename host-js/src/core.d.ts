@@ -84,7 +84,7 @@ export interface EngineOptions {
    * posted to the new worker instead.
    */
   onRescue?(body: UnloadBody): void;
-  /** Take a full snapshot now. */
+  /** Take a full snapshot now (the worker asked, or a replacement worker has started). */
   onCheckout?(): void;
   /** No user activity for a while: stop recording, call `resume()` on the next user input. */
   onPause?(): void;

@@ -57,6 +57,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   let heard = false;
   let misses = 0;
   let stale = false; // the open segment was delivered on unload: the next event starts a fresh worker
+  let revived = false; // a replacement worker is starting: the recorder gives it a checkout
   /** @type {unknown} */
   let pinger = 0;
   const delivered = new Set();
@@ -152,6 +153,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     if (worker) worker.terminate();
     // Nothing is posted to the new worker before its `start`.
     live = inited = watched = stale = begun = false;
+    revived = true;
     open = null;
     spawn();
   };
@@ -208,6 +210,10 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         scope.clearTimeout(pinger);
         ping();
         if (o.onStarted) o.onStarted(data);
+        // Only the host knows the worker was replaced (a reload's recorder takes its own snapshot), so the
+        // continued replay's next segment gets its checkout from here.
+        if (revived && o.onCheckout) o.onCheckout();
+        revived = false;
         break;
       }
       case 'pong':

@@ -18,6 +18,7 @@ function started({ storage = new FakeStorage(), mode = 'session', ...options } =
     {
       workerUrl: '/w.js',
       config,
+      onCheckout: () => calls.checkouts++,
       onError: (err) => calls.errors.push(err),
       onSegment: (s) => calls.segments.push(s),
       onStarted: (s) => calls.started.push(s),
@@ -220,6 +221,7 @@ test('no message for 1,000 ms after a ping: a new worker continues the replay, w
   w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 1, replayType: 'session', start: 1, end: 2, eventCount: 1, kind: 'plain', body: bytes(2) });
   assert.deepEqual(calls.segments.map((s) => s.segmentId), [0, 1]);
   assert.equal(calls.started.length, 2);
+  assert.equal(calls.checkouts, 1, 'a checkout once the new worker started (only the host knows it was replaced)');
   // The new one is watched too, and reported once per cause.
   w.emit({ rf: 1, op: 'pong' });
   scope.advance(2000);
@@ -268,6 +270,7 @@ test('after an unload delivery, the next event (back from the back/forward cache
   assert.deepEqual(calls.errors, []);
   scope.worker.init({ version: VERSION });
   assert.equal(scope.worker.posted[0].session, 's0', 'continues after the delivered segment');
+  assert.equal(calls.checkouts, 0);
   // The old worker's copy of that segment, handed over by the new one, is not sent again.
   scope.worker.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 1 });
   scope.worker.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 0, replayType: 'session', start: 1, end: 2, eventCount: 1, kind: 'plain', body: bytes(1) });
