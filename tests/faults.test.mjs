@@ -15,7 +15,7 @@ import { ROOT } from './lib/bundle.mjs';
 
 const WORKER = '/w/ringflate-worker.js';
 const TIMEOUT = 30000;
-const RESTARTED = 'ringflate: the worker stopped answering; a new one continues the replay';
+const RESTARTED = 'ringflate: the worker stopped answering and was replaced';
 
 let srv;
 let browser;

@@ -97,10 +97,10 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     worker = null;
   };
 
-  /** @param {string} k @param {string | null} value null: remove */
+  /** @param {string} k @param {string} value '' for none */
   const store = (k, value) => {
     try {
-      if (storage) value === null ? /** @type {any} */ (storage).removeItem(k) : storage.setItem(k, value);
+      if (storage) storage.setItem(k, value);
     } catch {
       // A full or refused store only loses continuity across reloads.
     }
@@ -135,7 +135,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     misses = heard ? 0 : misses + 1;
     heard = false;
     if (!live) return;
-    if (watched && misses > 1) respawn('ringflate: the worker stopped answering; a new one continues the replay');
+    if (watched && misses > 1) respawn('ringflate: the worker stopped answering and was replaced');
     else post({ rf: 1, op: 'ping' });
     pinger = scope.setTimeout(ping, 500);
   };
@@ -186,7 +186,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       inited = true;
       if (data.version !== VERSION) {
         scope.console.warn(
-          `ringflate: the worker file is version ${data.version || 'unknown (older)'} and this host script ${VERSION}: serve the worker file from the same ringflate package version`,
+          `ringflate: the worker file is version ${data.version || 'unknown (older)'} and this host script ${VERSION}: serve both from one ringflate version`,
         );
       }
       if (data.success) start();
@@ -203,7 +203,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         // The previous page's unsent tail (what the segment the worker handed over lacks), then what a replaced
         // worker had not reported.
         const again = [...(tail && tail.r === replayId ? tail.b : []), ...unseen];
-        if (tail) store(tailKey, (tail = null));
+        if (tail) store(tailKey, ''), (tail = null);
         unseen = [];
         for (const b of again) postEvents(b[1], b[2]);
         flushBatch();
@@ -298,7 +298,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     add(events) {
       if (ended || mode === 'off') return;
       // The page lives on (back/forward cache): its worker has everything, nothing is left for the next page.
-      if (kept) store(tailKey, null), (kept = false);
+      if (kept) store(tailKey, ''), (kept = false);
       // Back from the back/forward cache after an unload delivery: the old worker's open segment is already sent.
       if (stale) respawn();
       for (const e of events) batch.push(e);
@@ -360,8 +360,8 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     },
     delivered(sent) {
       delivered.add(sent.replayId + '/' + sent.segmentId);
+      store(tailKey, '');
       persist(sent.session);
-      store(tailKey, null);
       if (open && open.segmentId === sent.segmentId) {
         open = null;
         unseen = [];
@@ -376,8 +376,8 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     forget() {
       engine.stop();
       post({ rf: 1, op: 'forget' });
-      store(key, null);
-      store(tailKey, null);
+      store(key, '');
+      store(tailKey, '');
     },
   };
   return engine;
@@ -407,15 +407,15 @@ export function unloadBody(p, chunks, text) {
     b = (b + a) % 65521;
   }
   parts.push(t.subarray(n), Uint8Array.of(b >> 8, b, a >> 8, a));
+  const end = concat(parts);
   let head = p.head;
   const h = String.fromCharCode.apply(null, /** @type {any} */ (head));
   const at = h.lastIndexOf('"length":') + 9;
   if (at > 8) {
     const digits = /** @type {RegExpExecArray} */ (/^\d+/.exec(h.slice(at)))[0];
-    const grown = new TextEncoder().encode(String(+digits - p.tail.length + parts.reduce((s, x) => s + x.length, 0)));
-    head = concat([head.subarray(0, at), grown, head.subarray(at + digits.length)]);
+    head = concat([head.subarray(0, at), new TextEncoder().encode(String(+digits - p.tail.length + end.length)), head.subarray(at + digits.length)]);
   }
-  return concat([head, ...chunks, ...parts]);
+  return concat([head, ...chunks, end]);
 }
 
 /** @param {Uint8Array[]} parts */
