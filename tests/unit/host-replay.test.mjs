@@ -433,3 +433,16 @@ test('a worker that stops answering: its open segment is sent by the host, a new
   assert.equal(scope.fetches.length, 1);
   assert.deepEqual(scope.worker.ops(), ['sent', 'start', 'sent']);
 });
+
+test('the send queue holds the newest 16 MiB besides the request in flight; older ones are left to the worker store', async () => {
+  const { scope, w } = startedReplay();
+  const MiB = 1 << 20;
+  w.emit(segment(0, { body: new Uint8Array(6 * MiB) })); // in flight
+  for (let i = 1; i <= 5; i++) w.emit(segment(i, { body: new Uint8Array(4 * MiB) }));
+  // Newest first: 5, 4, 3, 2 make 16 MiB; segment 1 is over it and dropped; segment 0 is in flight and stays.
+  for (let i = 0; i < scope.fetches.length; i++) {
+    scope.fetches[i].respond({ ok: true });
+    await settle();
+  }
+  assert.deepEqual(sentOps(w), [0, 2, 3, 4, 5]);
+});
