@@ -22,14 +22,17 @@ const KB = 1024;
 
 // export path | source | output name | formats | types | external | min+gzip budget (bytes) | classic-script global
 const ENTRIES = [
-  { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 3 * KB, globalName: 'ringflate' },
+  // 4.25 KiB (was 3 KiB): lossless unload framing, worker liveness and replacement, and sending that survives
+  // faults (order, backoff, rate limits, offline, the keepalive quota) took the classic script from 2,779 to ~4,200.
+  { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 4.25 * KB, globalName: 'ringflate' },
   // The Sentry integration: @sentry/* (the app's SDK) and @sentry-internal/* (the recorder) stay external, both
   // peerDependencies, and the engine core comes from the package's own main entry (`ringflate`). A second budget
   // counts that core (`with`: the entry bundled with the built main entry, which keeps only what the entry uses),
   // since an app using ringflate/sentry ships it too: 6 KiB is the aim; the limit here is the size reached with
-  // everything the integration must do (docs/sentry.md, Size). ES2020, the syntax level @sentry/browser 10 and 11
+  // everything the integration must do (docs/sentry.md, Size), 8.25 KiB since the shared core gained lossless
+  // unload, worker replacement and the tab-kept tail (8,045 → 8,230). ES2020, the syntax level @sentry/browser 10 and 11
   // ship themselves (their package.json checks their builds with es-check es2020).
-  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB, target: 'es2020', with: { files: { ringflate: 'ringflate-host.mjs' }, budget: 8 * KB } },
+  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB, target: 'es2020', with: { files: { ringflate: 'ringflate-host.mjs' }, budget: 8.25 * KB } },
 ];
 
 const WORKER_SRC = path.join(dir, '../dist/ringflate-worker.js');

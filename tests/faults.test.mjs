@@ -15,7 +15,7 @@ import { ROOT } from './lib/bundle.mjs';
 
 const WORKER = '/w/ringflate-worker.js';
 const TIMEOUT = 30000;
-const RESTARTED = 'ringflate: the worker stopped answering; a new one continues the replay';
+const RESTARTED = 'ringflate: the worker stopped answering and was replaced';
 
 let srv;
 let browser;
@@ -39,8 +39,8 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function open(params = {}) {
-  const page = await browser.newPage();
+async function open(params = {}, { waitForFirst = true, page: reuse } = {}) {
+  const page = reuse || (await browser.newPage());
   const seen = watchPage(page);
   const q = new URLSearchParams({ dsn: srv.dsn, worker: WORKER, ...params });
   await page.goto(`${srv.origin}/app/faults.html?${q}`);
@@ -50,7 +50,7 @@ async function open(params = {}) {
     .catch((e) => {
       throw new Error(`replay did not start: ${e.message}\n${seen.describe()}`);
     });
-  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
+  if (waitForFirst) await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
   return { page, seen, replayId };
 }
 
@@ -164,8 +164,8 @@ test('the browser offline, then back: nothing is sent while offline, everything 
   await page.evaluate(() => window.__faults.replay.flush());
   await page.waitForTimeout(7000);
   assert.equal(srv.ingestLog.length, from, 'no request reached the ingest while offline');
-  await browser.context.setOffline(false);
   const onAt = Date.now();
+  await browser.context.setOffline(false);
   await finish(page, seen, replayId);
   const after = segmentsOf(replayId).filter((s) => s.receivedAt >= onAt);
   assert.ok(after.some((s) => s.events.some((e) => e.timestamp >= offAt && e.timestamp < onAt)), 'what was recorded offline arrived after');
@@ -211,4 +211,30 @@ test('leaving right after typing, with a full snapshot of 200 KB+ compressed alr
   assert.deepEqual(seen.errors, []);
   await page.close();
   t.diagnostic(`snapshot segment ${seg0.bytes} B; ${segmentsOf(replayId).length} segments`);
+});
+
+test('leaving right after typing, the open segment holding a 200 KB+ snapshot (over the keepalive quota): the next load delivers every character once', async (t) => {
+  // The default minReplayDurationMs (4,999): segment 0, with the snapshot, stays open for the first 5 s.
+  const { page, seen, replayId } = await open({ big: '360', minMs: '4999' }, { waitForFirst: false });
+  await page.waitForFunction(() => window.__faults.recorded.some((e) => e.startsWith('{"type":2')), null, { timeout: TIMEOUT });
+  await type(page, 'typed with the snapshot still open', 15);
+  const recorded = await page.evaluate(() => window.__faults.recorded);
+  const leftAt = Date.now();
+  await page.goto('about:blank');
+  await page.waitForTimeout(300);
+  assert.equal(segmentsOf(replayId).length, 0, 'nothing was sent on unload: over the quota');
+  // The next page load of the origin, in the same tab.
+  const loadAt = Date.now();
+  const again = await open({}, { waitForFirst: false, page });
+  assert.equal(again.replayId, replayId, 'the replay continues');
+  await exactlyOnce(replayId, recorded, { extra: true });
+  const segs = segmentsOf(replayId);
+  const seg0 = segs.find((s) => s.segmentId === 0);
+  assert.ok(seg0.bytes >= 200 * 1024, `segment 0 (the snapshot) is ${seg0.bytes} bytes compressed`);
+  assert.ok(seg0.receivedAt > loadAt, `segment 0 came from the next load (${seg0.receivedAt - leftAt} ms after leaving, ${seg0.receivedAt - loadAt} ms after the next load began)`);
+  const typed = segs.flatMap((s) => s.events).filter((e) => e.type === 3 && e.data.source === 5).map((e) => e.data.text);
+  assert.ok(typed.includes('typed with the snapshot still open'), 'the last keystroke arrived');
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+  t.diagnostic(`segment 0: ${seg0.bytes} B, from the next load; ${segs.length} segments`);
 });

@@ -21,8 +21,6 @@ export interface TrustedScriptURL {
 export interface SessionStore {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
-  /** Used by `forget()` when present. */
-  removeItem?(key: string): void;
 }
 
 /** An error reported through `onError`; `code` is the worker's reason when it rejected a message. */
@@ -84,7 +82,7 @@ export interface EngineOptions {
    * posted to the new worker instead.
    */
   onRescue?(body: UnloadBody): void;
-  /** Take a full snapshot now. */
+  /** Take a full snapshot now (the worker asked, or a replacement worker has started). */
   onCheckout?(): void;
   /** No user activity for a while: stop recording, call `resume()` on the next user input. */
   onPause?(): void;
@@ -145,8 +143,8 @@ export interface Engine {
   /** The destination accepted this segment (or unload body): the worker deletes what it kept of it. */
   sent(segment: { replayId: string; segmentId: number }): void;
   /**
-   * Ends the replay (as `stop`), has the worker delete every recording it keeps for this origin, and removes the
-   * stored session value: the next start begins a new replay. For apps, e.g. on logout.
+   * Ends the replay (as `stop`), has the worker delete every recording it keeps for this origin, and clears the
+   * stored session value (and any kept unload tail): the next start begins a new replay. For apps, e.g. on logout.
    */
   forget(): void;
 }

@@ -45,13 +45,19 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   /** @type {Uint8Array[]} */
   let chunks = [];
   let seq = 0;
-  /** @type {[number, string][]} `events` posted (seq, json) that no partial has reported yet */
+  /** @type {[number, string, number][]} `events` posted (seq, json, count) that no partial has reported yet */
   let unseen = [];
+  // What an unload left unsent and unreported (see `partial`), from the previous page of this tab.
+  const tailKey = key + 'Tail';
+  /** @type {{ r: string, s: number, n: number, b: [number, string, number][] } | null} */
+  let tail = null;
+  let kept = false;
   // Liveness: `watched` once the worker answered a ping (an older worker file never does, so it is not watched).
   let watched = false;
   let heard = false;
   let misses = 0;
   let stale = false; // the open segment was delivered on unload: the next event starts a fresh worker
+  let revived = false; // a replacement worker is starting: the recorder gives it a checkout
   /** @type {unknown} */
   let pinger = 0;
   const delivered = new Set();
@@ -91,19 +97,26 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     worker = null;
   };
 
-  /** @param {string} value */
-  const persist = (value) => {
+  /** @param {string} k @param {string} value '' for none */
+  const store = (k, value) => {
     try {
-      if (storage) storage.setItem(key, value);
+      if (storage) storage.setItem(k, value);
     } catch {
       // A full or refused store only loses continuity across reloads.
     }
   };
+  /** @param {string} value */
+  const persist = (value) => store(key, value);
+  try {
+    tail = JSON.parse(/** @type {any} */ (storage).getItem(tailKey));
+  } catch {
+    // none
+  }
 
-  /** @param {string} json */
-  const postEvents = (json) => {
+  /** @param {string} json @param {number} n events in it */
+  const postEvents = (json, n) => {
     // Session mode: kept until a partial reports it, for the unload body and for a replacement worker.
-    if (mode === 'session') unseen.push([++seq, json]);
+    if (mode === 'session') unseen.push([++seq, json, n]);
     post({ rf: 1, op: 'events', json, seq });
   };
 
@@ -112,7 +125,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     timer = 0;
     // While a replacement worker starts, events wait in the batch.
     if (batch.length && live) {
-      postEvents(JSON.stringify(batch));
+      postEvents(JSON.stringify(batch), batch.length);
       batch = [];
     }
   };
@@ -122,7 +135,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     misses = heard ? 0 : misses + 1;
     heard = false;
     if (!live) return;
-    if (watched && misses > 1) respawn('ringflate: the worker stopped answering; a new one continues the replay');
+    if (watched && misses > 1) respawn('ringflate: the worker stopped answering and was replaced');
     else post({ rf: 1, op: 'ping' });
     pinger = scope.setTimeout(ping, 500);
   };
@@ -140,6 +153,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     if (worker) worker.terminate();
     // Nothing is posted to the new worker before its `start`.
     live = inited = watched = stale = begun = false;
+    revived = true;
     open = null;
     spawn();
   };
@@ -172,7 +186,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       inited = true;
       if (data.version !== VERSION) {
         scope.console.warn(
-          `ringflate: the worker file is version ${data.version || 'unknown (older)'} and this host script ${VERSION}: serve the worker file from the same ringflate package version`,
+          `ringflate: the worker file is version ${data.version || 'unknown (older)'} and this host script ${VERSION}: serve both from one ringflate version`,
         );
       }
       if (data.success) start();
@@ -186,13 +200,20 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         mode = data.mode;
         draws = data.draws.slice();
         settle({ replayId, mode });
-        const again = unseen;
+        // The previous page's unsent tail (what the segment the worker handed over lacks), then what a replaced
+        // worker had not reported.
+        const again = [...(tail && tail.r === replayId ? tail.b : []), ...unseen];
+        if (tail) store(tailKey, ''), (tail = null);
         unseen = [];
-        for (const b of again) postEvents(b[1]);
+        for (const b of again) postEvents(b[1], b[2]);
         flushBatch();
         scope.clearTimeout(pinger);
         ping();
         if (o.onStarted) o.onStarted(data);
+        // Only the host knows the worker was replaced (a reload's recorder takes its own snapshot), so the
+        // continued replay's next segment gets its checkout from here.
+        if (revived && o.onCheckout) o.onCheckout();
+        revived = false;
         break;
       }
       case 'pong':
@@ -224,6 +245,11 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         break;
       case 'segment': {
         if (open && open.segmentId === data.segmentId) open = null;
+        // The previous page's open segment, from the worker's store: the batches it holds are not posted again.
+        if (tail && tail.r === data.replayId && tail.s === data.segmentId) {
+          let n = data.eventCount - tail.n;
+          while (tail.b.length && tail.b[0][2] <= n) n -= /** @type {any} */ (tail.b.shift())[2];
+        }
         // Once per segment: a replacement worker hands over again what the old one kept unsent.
         const id = data.replayId + '/' + data.segmentId;
         if (accepted.has(id)) engine.sent(data);
@@ -271,6 +297,8 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     ready,
     add(events) {
       if (ended || mode === 'off') return;
+      // The page lives on (back/forward cache): its worker has everything, nothing is left for the next page.
+      if (kept) store(tailKey, ''), (kept = false);
       // Back from the back/forward cache after an unload delivery: the old worker's open segment is already sent.
       if (stale) respawn();
       for (const e of events) batch.push(e);
@@ -314,6 +342,12 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     },
     partial() {
       flushBatch();
+      // Kept in the tab's storage in case this body is not sent: the next page posts what the worker's stored
+      // copy of the segment lacks (`delivered` clears it).
+      if (unseen.length) {
+        kept = true;
+        store(tailKey, JSON.stringify({ r: replayId, s: open ? open.segmentId : -1, n: open ? open.eventCount : 0, b: unseen }));
+      }
       if (!open) return null;
       const p = open;
       // The events the worker has not streamed yet, appended as stored blocks (see unloadBody).
@@ -326,6 +360,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     },
     delivered(sent) {
       delivered.add(sent.replayId + '/' + sent.segmentId);
+      store(tailKey, '');
       persist(sent.session);
       if (open && open.segmentId === sent.segmentId) {
         open = null;
@@ -341,11 +376,8 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     forget() {
       engine.stop();
       post({ rf: 1, op: 'forget' });
-      try {
-        if (storage) /** @type {any} */ (storage).removeItem(key);
-      } catch {
-        // A store without removeItem keeps its value; the worker has forgotten the replay anyway.
-      }
+      store(key, '');
+      store(tailKey, '');
     },
   };
   return engine;
@@ -375,15 +407,15 @@ export function unloadBody(p, chunks, text) {
     b = (b + a) % 65521;
   }
   parts.push(t.subarray(n), Uint8Array.of(b >> 8, b, a >> 8, a));
+  const end = concat(parts);
   let head = p.head;
   const h = String.fromCharCode.apply(null, /** @type {any} */ (head));
   const at = h.lastIndexOf('"length":') + 9;
   if (at > 8) {
     const digits = /** @type {RegExpExecArray} */ (/^\d+/.exec(h.slice(at)))[0];
-    const grown = new TextEncoder().encode(String(+digits - p.tail.length + parts.reduce((s, x) => s + x.length, 0)));
-    head = concat([head.subarray(0, at), grown, head.subarray(at + digits.length)]);
+    head = concat([head.subarray(0, at), new TextEncoder().encode(String(+digits - p.tail.length + end.length)), head.subarray(at + digits.length)]);
   }
-  return concat([head, ...chunks, ...parts]);
+  return concat([head, ...chunks, end]);
 }
 
 /** @param {Uint8Array[]} parts */

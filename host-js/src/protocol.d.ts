@@ -261,6 +261,10 @@ export interface StatsMessage {
   bufferBytes: number;
   droppedGenerations: number;
   droppedBytes: number;
+  /** Bytes the worker keeps in persistent storage (IndexedDB). */
+  storedBytes: number;
+  /** Segments and buffer generations dropped from persistent storage by its byte cap or age limit. */
+  storeDropped: number;
 }
 
 export type EngineMessage =

@@ -339,7 +339,7 @@ test('delivered: stores the session value and the same segment is not handed ove
   w.emit({ rf: 1, op: 'partial', segmentId: 5, chunk: bytes(1), head: bytes(0), tail: bytes(2), session: 'after5', url: 'https://i.test/', seq: 0, eventCount: 0, adler: 1 });
   const p = e.partial();
   e.delivered(p);
-  assert.deepEqual(storage.sets, [['ringflateSession', 'after5']]);
+  assert.deepEqual(storage.sets.filter(([k]) => k === 'ringflateSession'), [['ringflateSession', 'after5']]);
   assert.equal(e.partial(), null);
   w.emit(segment(5));
   assert.deepEqual(calls.segments, [], 'already delivered');

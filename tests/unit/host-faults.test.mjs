@@ -18,6 +18,7 @@ function started({ storage = new FakeStorage(), mode = 'session', ...options } =
     {
       workerUrl: '/w.js',
       config,
+      onCheckout: () => calls.checkouts++,
       onError: (err) => calls.errors.push(err),
       onSegment: (s) => calls.segments.push(s),
       onStarted: (s) => calls.started.push(s),
@@ -204,7 +205,7 @@ test('no message for 1,000 ms after a ping: a new worker continues the replay, w
   scope.advance(500);
   assert.equal(scope.workers.length, 2, 'replaced 1,000 ms after an unanswered ping');
   assert.equal(old.terminated, true);
-  assert.deepEqual(calls.errors.map((x) => x.message), ['ringflate: the worker stopped answering; a new one continues the replay']);
+  assert.deepEqual(calls.errors.map((x) => x.message), ['ringflate: the worker stopped answering and was replaced']);
   const w = scope.worker;
   assert.equal(w.url, '/w.js', 'from the same URL');
   e.add([c]); // while the new one starts: held
@@ -220,6 +221,7 @@ test('no message for 1,000 ms after a ping: a new worker continues the replay, w
   w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 1, replayType: 'session', start: 1, end: 2, eventCount: 1, kind: 'plain', body: bytes(2) });
   assert.deepEqual(calls.segments.map((s) => s.segmentId), [0, 1]);
   assert.equal(calls.started.length, 2);
+  assert.equal(calls.checkouts, 1, 'a checkout once the new worker started (only the host knows it was replaced)');
   // The new one is watched too, and reported once per cause.
   w.emit({ rf: 1, op: 'pong' });
   scope.advance(2000);
@@ -239,13 +241,11 @@ test('a worker that keeps answering is never replaced', () => {
 
 test('sent is posted for a segment; forget ends the replay, tells the worker and removes the stored value', () => {
   const storage = new FakeStorage({ ringflateSession: 'v' });
-  storage.removeItem = (k) => storage.map.delete(k);
   const { e, scope } = started({ storage });
   e.sent({ replayId: RID, segmentId: 3 });
   e.forget();
   assert.deepEqual(scope.worker.posted, [{ rf: 1, op: 'sent', replayId: RID, segmentId: 3 }, { rf: 1, op: 'stop' }, { rf: 1, op: 'forget' }]);
-  assert.equal(storage.getItem('ringflateSession'), null);
-  // A store without removeItem: forget still tells the worker.
+  assert.equal(storage.getItem('ringflateSession'), '', 'the stored value is gone');
   const plain = started();
   plain.e.forget();
   assert.deepEqual(plain.scope.worker.ops(), ['stop', 'forget']);
@@ -268,6 +268,7 @@ test('after an unload delivery, the next event (back from the back/forward cache
   assert.deepEqual(calls.errors, []);
   scope.worker.init({ version: VERSION });
   assert.equal(scope.worker.posted[0].session, 's0', 'continues after the delivered segment');
+  assert.equal(calls.checkouts, 0);
   // The old worker's copy of that segment, handed over by the new one, is not sent again.
   scope.worker.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 1 });
   scope.worker.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 0, replayType: 'session', start: 1, end: 2, eventCount: 1, kind: 'plain', body: bytes(1) });
@@ -305,4 +306,62 @@ test('with onRescue, a silent worker\'s open segment is completed by the core an
   e.add([d]);
   scope.advance(250);
   assert.deepEqual(JSON.parse(w.posted.find((m) => m.op === 'events').json), [d]);
+});
+
+/** A new page in the same tab: a new engine on the same storage, its worker ready. */
+function nextPage(storage) {
+  const scope = fakeScope({ storage });
+  const calls = { segments: [] };
+  const e = createEngine({ workerUrl: '/w.js', config, onSegment: (s) => calls.segments.push(s), onError: () => {} }, scope);
+  scope.worker.init({ version: VERSION });
+  return { e, scope, calls, w: scope.worker };
+}
+
+test('an unload body that was not sent: the next page posts what the worker\'s stored copy lacks, once', () => {
+  for (const [persisted, expect] of [[1, [[ev(2), ev(3)], [ev(4)]]], [3, [[ev(4)]]], [4, []]]) {
+    const storage = new FakeStorage();
+    const { e, scope } = started({ storage });
+    e.add([ev(1)]);
+    scope.advance(250);
+    scope.worker.emit(partials(2, [texts([ev(1)])], { seq: [1] })[0]);
+    e.add([ev(2), ev(3)]);
+    scope.advance(250); // posted, not reported
+    e.add([ev(4)]); // pending
+    assert.ok(e.partial(), 'the body exists; the host does not send it (over the keepalive quota)');
+    assert.ok(storage.getItem('ringflateSessionTail'), 'what it lacks is kept in the tab');
+
+    const next = nextPage(storage);
+    // The worker hands over its stored copy of segment 2, holding `persisted` events, before `started`.
+    next.w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 2, replayType: 'session', start: 1, end: 2, eventCount: persisted, kind: 'plain', body: bytes(1) });
+    next.w.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 3 });
+    const posted = next.w.posted.filter((m) => m.op === 'events').map((m) => JSON.parse(m.json));
+    assert.deepEqual(posted, expect, `stored copy with ${persisted} events`);
+    assert.equal(storage.getItem('ringflateSessionTail'), '', 'used once');
+    assert.deepEqual(next.calls.segments.map((s) => s.segmentId), [2]);
+  }
+});
+
+test('the kept tail is cleared when the body was delivered, when the page lives on, and ignored for another replay', () => {
+  const storage = new FakeStorage();
+  const { e, scope } = started({ storage });
+  e.add([ev(1)]);
+  scope.advance(250);
+  scope.worker.emit(partials(0, [texts([ev(1)])], { seq: [1] })[0]);
+  e.add([ev(2)]);
+  e.delivered(e.partial());
+  assert.equal(storage.getItem('ringflateSessionTail'), '', 'delivered: nothing kept');
+
+  const b = started({ storage });
+  b.e.add([ev(5)]);
+  b.e.partial();
+  assert.ok(storage.getItem('ringflateSessionTail'));
+  b.e.add([ev(6)]); // back from the back/forward cache
+  assert.equal(storage.getItem('ringflateSessionTail'), '', 'the page lives on: its worker has everything');
+
+  const c = started({ storage });
+  c.e.add([ev(7)]);
+  c.e.partial();
+  const next = nextPage(storage);
+  next.w.emit({ rf: 1, op: 'started', replayId: 'b'.repeat(32), mode: 'session', draws: [], segmentId: 0 });
+  assert.deepEqual(next.w.posted.filter((m) => m.op === 'events'), [], 'a new replay does not take another replay\'s events');
 });

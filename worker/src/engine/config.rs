@@ -34,6 +34,12 @@ pub struct Limits {
     pub max_ids: usize,
     /// Deflate level.
     pub level: u32,
+    /// Bytes kept in persistent storage at most (the oldest units go first)…
+    pub store_max_bytes: u64,
+    /// …and for at most this long.
+    pub store_max_age_ms: u64,
+    /// Buffer-mode history is saved at most this often (at once while hidden).
+    pub store_interval_ms: u64,
 }
 
 impl Default for Limits {
@@ -52,6 +58,9 @@ impl Default for Limits {
             draw_batch: 32,
             max_ids: 100,
             level: DEFAULT_LEVEL,
+            store_max_bytes: 10 * 1024 * 1024,
+            store_max_age_ms: 24 * 60 * 60_000,
+            store_interval_ms: 1_000,
         }
     }
 }

@@ -97,6 +97,10 @@ pub struct Stats {
     /// Generations dropped because of `maxBufferBytes`.
     pub dropped_generations: u64,
     pub dropped_bytes: u64,
+    /// Bytes in persistent storage, and units (segments, generations) dropped
+    /// from it by its byte cap or age limit.
+    pub stored_bytes: u64,
+    pub store_dropped: u64,
 }
 
 /// What the worker posts to the host.
@@ -298,6 +302,8 @@ impl Output {
                 ("bufferBytes", Num(s.buffer_bytes as f64)),
                 ("droppedGenerations", Num(s.dropped_generations as f64)),
                 ("droppedBytes", Num(s.dropped_bytes as f64)),
+                ("storedBytes", Num(s.stored_bytes as f64)),
+                ("storeDropped", Num(s.store_dropped as f64)),
             ]),
         }
         (op, f)

@@ -63,9 +63,24 @@ impl Engine {
         now: u64,
         random: [u8; 16],
     ) -> (Engine, Vec<Output>) {
-        let restored = persisted
+        let restored = Engine::continues(&cfg, persisted, now);
+        Engine::start_from(cfg, restored, now, random)
+    }
+
+    /// The stored session value's replay, if it can continue.
+    pub(super) fn continues(cfg: &Config, persisted: Option<&str>, now: u64) -> Option<Persisted> {
+        persisted
             .and_then(Persisted::parse)
-            .filter(|p| !p.expired(now, &cfg.limits));
+            .filter(|p| !p.expired(now, &cfg.limits))
+    }
+
+    /// [`Engine::start`] from the replay to continue, if any.
+    pub(super) fn start_from(
+        cfg: Config,
+        restored: Option<Persisted>,
+        now: u64,
+        random: [u8; 16],
+    ) -> (Engine, Vec<Output>) {
         let p = restored.unwrap_or_else(|| {
             let id = sample::replay_id(random);
             let mode = if session_value(&id) < cfg.session_sample_rate {
@@ -124,6 +139,15 @@ impl Engine {
             Output::Session(e.persist(e.segment_id)),
         ];
         (e, out)
+    }
+
+    /// Puts generations of earlier page loads into the buffer-mode ring
+    /// (oldest first); returns the ids the ring gave them (none unless buffering).
+    pub fn restore_ring(&mut self, gens: Vec<(u64, super::record::Piece)>) -> Vec<u64> {
+        match &mut self.phase {
+            Phase::Buffering(b) if !gens.is_empty() => b.ring.restore(gens),
+            _ => Vec::new(),
+        }
     }
 
     pub fn replay_id(&self) -> &str {
