@@ -35,7 +35,7 @@ export interface RingflateReplayOptions {
   maskAttributes?: string[];
   /** Replaces masked text and inputs (default: every character becomes `*`). */
   maskFn?: (text: string) => string;
-  /** Events are posted to the worker at most this often, in one message (default 250 ms). */
+  /** Events are posted to the worker at most this often, in one message (default 1000 ms). */
   batchMs?: number;
 }
 
