@@ -54,6 +54,9 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   let kept = false;
   // Liveness: `watched` once the worker answered a ping (an older worker file never does, so it is not watched).
   let watched = false;
+  /** @type {number[]} the last events seq posted before each unanswered ping */
+  let pings = [];
+  let handled = 0; // every batch up to this seq was handled before the last pong
   let heard = false;
   let misses = 0;
   let stale = false; // the open segment was delivered on unload: the next event starts a fresh worker
@@ -136,7 +139,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     heard = false;
     if (!live) return;
     if (watched && misses > 1) respawn('ringflate: the worker stopped answering and was replaced');
-    else post({ rf: 1, op: 'ping' });
+    else pings.push(seq), post({ rf: 1, op: 'ping' });
     pinger = scope.setTimeout(ping, 500);
   };
 
@@ -153,6 +156,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     if (worker) worker.terminate();
     // Nothing is posted to the new worker before its `start`.
     live = inited = watched = stale = begun = false;
+    pings = [];
     revived = true;
     open = null;
     spawn();
@@ -218,6 +222,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       }
       case 'pong':
         watched = true;
+        if (pings.length) handled = /** @type {number} */ (pings.shift());
         break;
       case 'draws':
         draws.push(...data.draws);
@@ -245,6 +250,9 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         break;
       case 'segment': {
         if (open && open.segmentId === data.segmentId) open = null;
+        // Messages keep their order: a segment posted after a pong holds every batch handled before it (or an
+        // earlier segment does), so those are no longer the host's to deliver.
+        unseen = unseen.filter((b) => b[0] > handled);
         // The previous page's open segment, from the worker's store: the batches it holds are not posted again.
         if (tail && tail.r === data.replayId && tail.s === data.segmentId) {
           let n = data.eventCount - tail.n;

@@ -365,3 +365,24 @@ test('the kept tail is cleared when the body was delivered, when the page lives 
   next.w.emit({ rf: 1, op: 'started', replayId: 'b'.repeat(32), mode: 'session', draws: [], segmentId: 0 });
   assert.deepEqual(next.w.posted.filter((m) => m.op === 'events'), [], 'a new replay does not take another replay\'s events');
 });
+
+test('a segment that arrives after a pong covers every batch handled before that pong: those are not appended or posted again', () => {
+  const { e, scope } = started();
+  const w = scope.worker;
+  w.emit({ rf: 1, op: 'pong' }); // answers the ping posted at start (seq 0)
+  const [a, b, c] = [ev(1), ev(2), ev(3)];
+  e.add([a]);
+  scope.advance(250); // batch 1 at 250
+  e.add([b]);
+  scope.advance(250); // the ping at 500 (after batch 1), then batch 2
+  w.emit({ rf: 1, op: 'pong' }); // batch 1 was handled
+  scope.advance(500); // the ping at 1000, after batch 2
+  w.emit({ rf: 1, op: 'pong' }); // batch 2 was handled
+  e.add([c]);
+  scope.advance(250); // batch 3: not known to be handled
+  // No partial reported them (e.g. before minReplayDurationMs); the worker closes segment 0 with them.
+  w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 0, replayType: 'session', start: 1, end: 2, eventCount: 3, kind: 'plain', body: bytes(1) });
+  // The next open segment: the unload body holds batch 3 only at most.
+  w.emit(partials(1, [[]], { seq: [0] })[0]);
+  assert.equal(zlib.inflateSync(Buffer.from(e.partial().body)).toString(), JSON.stringify([c]));
+});
