@@ -54,9 +54,6 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   let kept = false;
   // Liveness: `watched` once the worker answered a ping (an older worker file never does, so it is not watched).
   let watched = false;
-  /** @type {number[]} the last events seq posted before each unanswered ping */
-  let pings = [];
-  let handled = 0; // every batch up to this seq was handled before the last pong
   let heard = false;
   let misses = 0;
   let stale = false; // the open segment was delivered on unload: the next event starts a fresh worker
@@ -139,7 +136,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     heard = false;
     if (!live) return;
     if (watched && misses > 1) respawn('ringflate: the worker stopped answering and was replaced');
-    else pings.push(seq), post({ rf: 1, op: 'ping' });
+    else post({ rf: 1, op: 'ping' });
     pinger = scope.setTimeout(ping, 500);
   };
 
@@ -156,7 +153,6 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     if (worker) worker.terminate();
     // Nothing is posted to the new worker before its `start`.
     live = inited = watched = stale = begun = false;
-    pings = [];
     revived = true;
     open = null;
     spawn();
@@ -222,7 +218,6 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       }
       case 'pong':
         watched = true;
-        if (pings.length) handled = /** @type {number} */ (pings.shift());
         break;
       case 'draws':
         draws.push(...data.draws);
@@ -249,15 +244,13 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         unseen = unseen.filter((b) => b[0] > data.seq);
         break;
       case 'segment': {
-        if (open && open.segmentId === data.segmentId) open = null;
-        // Messages keep their order: a segment posted after a pong holds every batch handled before it (or an
-        // earlier segment does), so those are no longer the host's to deliver.
-        unseen = unseen.filter((b) => b[0] > handled);
+        const mine = open && open.segmentId === data.segmentId;
+        // A segment of this replay holds, after what its last partial reported, the next batches the host
+        // posted (by their event counts): they are no longer the host's to deliver.
+        if (live && data.replayId === replayId) cover(unseen, data.eventCount - (mine ? /** @type {PartialMessage} */ (open).eventCount : 0));
+        if (mine) open = null;
         // The previous page's open segment, from the worker's store: the batches it holds are not posted again.
-        if (tail && tail.r === data.replayId && tail.s === data.segmentId) {
-          let n = data.eventCount - tail.n;
-          while (tail.b.length && tail.b[0][2] <= n) n -= /** @type {any} */ (tail.b.shift())[2];
-        }
+        if (tail && tail.r === data.replayId && tail.s === data.segmentId) cover(tail.b, data.eventCount - tail.n);
         // Once per segment: a replacement worker hands over again what the old one kept unsent.
         const id = data.replayId + '/' + data.segmentId;
         if (accepted.has(id)) engine.sent(data);
@@ -435,6 +428,14 @@ function concat(parts) {
     at += x.length;
   }
   return out;
+}
+
+/**
+ * Drops from the front of `list` the batches (seq, json, count) that `n` events cover, whole batches only.
+ * @param {[number, string, number][]} list @param {number} n
+ */
+function cover(list, n) {
+  while (list.length && list[0][2] <= n) n -= /** @type {[number, string, number]} */ (list.shift())[2];
 }
 
 /** @param {import('./core').Scope} scope */

@@ -366,23 +366,31 @@ test('the kept tail is cleared when the body was delivered, when the page lives 
   assert.deepEqual(next.w.posted.filter((m) => m.op === 'events'), [], 'a new replay does not take another replay\'s events');
 });
 
-test('a segment that arrives after a pong covers every batch handled before that pong: those are not appended or posted again', () => {
+test('a segment holds, after its last partial, the next batches by their event counts: those are not appended or posted again', () => {
   const { e, scope } = started();
   const w = scope.worker;
-  w.emit({ rf: 1, op: 'pong' }); // answers the ping posted at start (seq 0)
-  const [a, b, c] = [ev(1), ev(2), ev(3)];
+  const [a, b, c, d] = [ev(1), ev(2), ev(3), ev(4)];
   e.add([a]);
-  scope.advance(250); // batch 1 at 250
-  e.add([b]);
-  scope.advance(250); // the ping at 500 (after batch 1), then batch 2
-  w.emit({ rf: 1, op: 'pong' }); // batch 1 was handled
-  scope.advance(500); // the ping at 1000, after batch 2
-  w.emit({ rf: 1, op: 'pong' }); // batch 2 was handled
-  e.add([c]);
-  scope.advance(250); // batch 3: not known to be handled
-  // No partial reported them (e.g. before minReplayDurationMs); the worker closes segment 0 with them.
+  scope.advance(250); // batch 1 (1 event)
+  e.add([b, c]);
+  scope.advance(250); // batch 2 (2 events)
+  e.add([d]);
+  scope.advance(250); // batch 3 (1 event)
+  // No partial reported them (e.g. the segment closed at once after a checkout); segment 0 holds batches 1 and 2.
   w.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 0, replayType: 'session', start: 1, end: 2, eventCount: 3, kind: 'plain', body: bytes(1) });
-  // The next open segment: the unload body holds batch 3 only at most.
   w.emit(partials(1, [[]], { seq: [0] })[0]);
-  assert.equal(zlib.inflateSync(Buffer.from(e.partial().body)).toString(), JSON.stringify([c]));
+  assert.equal(zlib.inflateSync(Buffer.from(e.partial().body)).toString(), JSON.stringify([d]), 'batch 3 only');
+
+  // After a partial: the segment's events beyond the partial's count are the batches after its seq.
+  const t = started();
+  t.e.add([a]);
+  t.scope.advance(250);
+  t.scope.worker.emit(partials(0, [texts([a])], { seq: [1] })[0]);
+  t.e.add([b]);
+  t.scope.advance(250);
+  t.e.add([c]);
+  t.scope.advance(250);
+  t.scope.worker.emit({ rf: 1, op: 'segment', replayId: RID, segmentId: 0, replayType: 'session', start: 1, end: 2, eventCount: 2, kind: 'plain', body: bytes(1) });
+  t.scope.worker.emit(partials(1, [[]], { seq: [1] })[0]);
+  assert.equal(zlib.inflateSync(Buffer.from(t.e.partial().body)).toString(), JSON.stringify([c]), 'b went into segment 0, c did not');
 });
