@@ -22,11 +22,17 @@ const KB = 1024;
 
 // export path | source | output name | formats | types | external | min+gzip budget (bytes) | classic-script global
 const ENTRIES = [
-  { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 3 * KB, globalName: 'ringflate' },
+  // 4.25 KiB (was 3 KiB): lossless unload framing, worker liveness and replacement, and sending that survives
+  // faults (order, backoff, rate limits, offline, the keepalive quota) took the classic script from 2,779 to ~4,200.
+  { exp: '.', src: 'src/index.js', out: 'ringflate-host', formats: ['esm', 'cjs', 'iife'], types: 'src/index.d.ts', external: [], budget: 4.25 * KB, globalName: 'ringflate' },
   // The Sentry integration: @sentry/* (the app's SDK) and @sentry-internal/* (the recorder) stay external, both
-  // peerDependencies, and the engine core comes from the package's own main entry (`ringflate`), shared with
-  // startReplay.
-  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB },
+  // peerDependencies, and the engine core comes from the package's own main entry (`ringflate`). A second budget
+  // counts that core (`with`: the entry bundled with the built main entry, which keeps only what the entry uses),
+  // since an app using ringflate/sentry ships it too: 6 KiB is the aim; the limit here is the size reached with
+  // everything the integration must do (docs/sentry.md, Size), 8.25 KiB since the shared core gained lossless
+  // unload, worker replacement and the tab-kept tail (8,045 → 8,230). ES2020, the syntax level @sentry/browser 10 and 11
+  // ship themselves (their package.json checks their builds with es-check es2020).
+  { exp: './sentry', src: 'src/sentry.js', out: 'ringflate-sentry', formats: ['esm'], types: 'src/sentry.d.ts', external: ['@sentry/*', '@sentry-internal/*', 'ringflate'], budget: 6 * KB, target: 'es2020', with: { files: { ringflate: 'ringflate-host.mjs' }, budget: 8.25 * KB } },
 ];
 
 const WORKER_SRC = path.join(dir, '../dist/ringflate-worker.js');
@@ -77,7 +83,7 @@ for (const e of ENTRIES) {
     const file = `${e.out}${EXT[format]}`;
     try {
       buildSync({
-        entryPoints: [entryPoint], bundle: true, minify: true, target: 'es2019', legalComments: 'none', logLevel: 'error',
+        entryPoints: [entryPoint], bundle: true, minify: true, target: e.target || 'es2019', legalComments: 'none', logLevel: 'error',
         format, external: e.external, outfile: path.join(dist, file),
         ...(format === 'iife' ? { globalName: e.globalName } : {}),
       });
@@ -91,6 +97,19 @@ for (const e of ENTRIES) {
     const ok = gzip <= e.budget;
     if (!ok) over = true;
     console.log(`host-js/dist/${file}: ${code.length} bytes, ${gzip} min+gzip (budget ${e.budget})${ok ? '' : '  OVER BUDGET'}`);
+    if (e.with) {
+      // The file bundled again with the package's own built files it imports (minified, tree-shaken), as an app gets it.
+      const alias = Object.fromEntries(Object.entries(e.with.files).map(([k, f]) => [k, path.join(dist, f)]));
+      const [out] = buildSync({
+        entryPoints: [path.join(dist, file)], bundle: true, minify: true, target: e.target, legalComments: 'none', logLevel: 'error',
+        format, external: e.external.filter((x) => !(x in alias)), alias, write: false,
+      }).outputFiles;
+      const withGzip = zlib.gzipSync(out.contents, { level: 9 }).length;
+      Object.assign(sizes[file], { gzipWith: withGzip, budgetWith: e.with.budget });
+      const okWith = withGzip <= e.with.budget;
+      if (!okWith) over = true;
+      console.log(`  with ${Object.keys(alias).join(', ')}: ${withGzip} min+gzip (budget ${e.with.budget})${okWith ? '' : '  OVER BUDGET'}`);
+    }
   }
   copyTypes(path.join(dir, e.types), path.join(dist, `${e.out}.d.ts`), false);
   if (files.cjs) copyTypes(path.join(dir, e.types), path.join(dist, `${e.out}.d.cts`), true);

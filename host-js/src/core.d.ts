@@ -1,8 +1,8 @@
 // The engine core: the page side of the engine protocol (./protocol.d.ts), for any host that records events
 // and sends what the worker hands back (startReplay, the Sentry integration). It creates the worker, starts the
 // engine, posts events in batches, answers error sampling synchronously from the draws the worker handed over,
-// stores the session value, keeps the open segment for delivery on unload, and passes everything else to the
-// callbacks. It makes none of the worker's decisions: destinations, sampling and segment rules come from the
+// stores the session value, keeps the open segment for delivery on unload, watches that the worker answers
+// (replacing one that does not), and passes everything else to the callbacks. It makes none of the worker's decisions: destinations, sampling and segment rules come from the
 // worker's messages.
 import type { EngineConfig, HostMessage, Mode, RejectCode, SegmentMessage, StartedMessage, StopReason, WorkerMessage } from './protocol';
 
@@ -37,10 +37,15 @@ export type Ready =
   | { replayId: string; mode: Mode; error?: undefined }
   | { replayId: undefined; mode: 'off'; error: EngineError };
 
-/** The open segment as the worker last streamed it, for delivery when the page goes away. */
+/** The open segment, for delivery when the page goes away. */
 export interface UnloadBody {
+  replayId: string;
   segmentId: number;
-  /** `head + chunks + tail`: a complete segment body (an envelope, a zlib stream, or a replay_recording payload). */
+  /**
+   * A complete segment body (an envelope, a zlib stream, or a replay_recording payload) holding every event added
+   * so far: what the worker streamed (`head + chunks`), then the events it has not streamed yet as stored blocks,
+   * `]`, and the Adler-32 (an envelope's recording `length` updated to match).
+   */
   body: Uint8Array<ArrayBuffer>;
   /** Where to send it, when the worker gave one (see `PartialMessage.url`). */
   url?: string;
@@ -65,17 +70,27 @@ export interface EngineOptions {
   storageKey?: string;
   /** The worker answered `start` (the first time and after every `restart`). */
   onStarted?(started: StartedMessage): void;
-  /** A finished segment to send, in `segmentId` order (never one already handed to `delivered`). */
+  /**
+   * A finished segment to send, in `segmentId` order, once per segment (never one already handed over, e.g. again
+   * by a replacement worker, nor one handed to `delivered`). Call `sent` once the destination accepted it.
+   */
   onSegment?(segment: SegmentMessage): void;
-  /** Take a full snapshot now. */
+  /**
+   * The worker stopped answering and is being replaced: its open segment, completed by the core as on unload
+   * (already passed to `delivered`). Send it like a segment and call `sent` once it was accepted; the new
+   * worker continues with the next segment id. Without this callback the batches no partial had reported are
+   * posted to the new worker instead.
+   */
+  onRescue?(body: UnloadBody): void;
+  /** Take a full snapshot now (the worker asked, or a replacement worker has started). */
   onCheckout?(): void;
   /** No user activity for a while: stop recording, call `resume()` on the next user input. */
   onPause?(): void;
   /** The replay ended (`mode` is `off`); `restart()` begins a new one. */
   onStopped?(reason: StopReason): void;
   /**
-   * Called once per cause: the worker could not be created or loaded, its engine could not start, or it
-   * rejected a message (`code` set). Messages are the worker's own texts where it gave one; every message
+   * Called once per cause: the worker could not be created or loaded, its engine could not start, it rejected a
+   * message (`code` set), or it stopped answering and was replaced (no message for 1,000 ms after a ping). Messages are the worker's own texts where it gave one; every message
    * starts with "ringflate: " exactly once.
    */
   onError?(error: EngineError): void;
@@ -93,8 +108,15 @@ export interface Engine {
   /**
    * An error was captured: returns synchronously whether it gets the replay (session mode: true; buffer mode: the
    * next draw the worker handed over, false when none is left; off: false) and posts `error` with that answer.
+   * With `sampled` (the answer of an earlier `draw()`), no draw is taken and that answer is posted.
    */
-  error(eventId?: string): boolean;
+  error(eventId?: string, sampled?: boolean): boolean;
+  /**
+   * Takes the next draw as `error` would, without posting anything, for a host that posts the error later (e.g.
+   * once the error event was sent): pass the answer to `error(eventId, sampled)` then, once per draw, since the
+   * worker counts one draw per `error` in buffer mode. Until then the mode stays as it is.
+   */
+  draw(): boolean;
   /** Adds a trace id (32 hex digits) to the next segment. Ignored while `mode` is `off`. */
   trace(traceId: string): void;
   /** Page visibility changed; hiding first posts the pending batch. */
@@ -107,10 +129,24 @@ export interface Engine {
   flush(): void;
   /** Posts the pending batch and ends the replay; segments still pending arrive through `onSegment`. Once. */
   stop(): void;
-  /** The open segment to send when the page goes away (no worker round trip), or null when there is none. */
+  /**
+   * The open segment to send when the page goes away (no worker round trip), or null when there is none. Posts the
+   * pending batch first, so the worker keeps it too.
+   */
   partial(): UnloadBody | null;
-  /** Call after sending `partial()` yourself: stores its session value, and its segment will not be handed over again. */
-  delivered(sent: UnloadBody): void;
+  /**
+   * Call when you send `partial()` yourself: stores its session value, and its segment will not be handed over
+   * again. Call `sent` once the destination accepted it. (Should the page come back from the back/forward cache,
+   * the next event starts a new worker, which continues with the next segment id.)
+   */
+  delivered(body: UnloadBody): void;
+  /** The destination accepted this segment (or unload body): the worker deletes what it kept of it. */
+  sent(segment: { replayId: string; segmentId: number }): void;
+  /**
+   * Ends the replay (as `stop`), has the worker delete every recording it keeps for this origin, and clears the
+   * stored session value (and any kept unload tail): the next start begins a new replay. For apps, e.g. on logout.
+   */
+  forget(): void;
 }
 
 /** The worker as the core uses it (a DOM `Worker`). */

@@ -18,7 +18,10 @@ export interface ReplayOptions {
   tunnel?: string;
   /** Your own endpoint: each segment is POSTed as zlib bytes, described in the query string. */
   endpoint?: string;
-  /** Your own sender for plain segments (with `endpoint` unset); a rejected promise is retried like a network error. */
+  /**
+   * Your own sender for plain segments (with `endpoint` unset): resolving means accepted; a rejected promise is
+   * retried like a network error.
+   */
   transport?: (segment: Segment) => unknown | Promise<unknown>;
   /** Share of sessions recorded from the start (0–1). Decided in the worker from the replay id. */
   sessionSampleRate?: number;
@@ -77,12 +80,20 @@ export interface Replay {
   flush(): void;
   /** Sends what is pending and stops recording. */
   stop(): void;
+  /**
+   * Stops recording, and deletes every recording the worker keeps in this origin's storage (IndexedDB) and the
+   * stored session value (e.g. on logout). Segments already handed over are still sent.
+   */
+  forget(): void;
 }
 
 /** The page globals startReplay uses (`globalThis` by default; tests pass fakes). */
 export interface PageScope extends Scope {
-  fetch(url: string, init: { method: string; body: Uint8Array<ArrayBuffer>; keepalive: boolean }): Promise<{ ok: boolean }>;
-  navigator: { sendBeacon(url: string, body: Uint8Array<ArrayBuffer>): boolean };
+  fetch(
+    url: string,
+    init: { method: string; body: Uint8Array<ArrayBuffer>; keepalive: boolean },
+  ): Promise<{ ok: boolean; status: number; headers?: { get(name: string): string | null } }>;
+  navigator: { onLine?: boolean };
   document: {
     visibilityState: string;
     addEventListener(type: string, fn: () => void): void;

@@ -45,6 +45,8 @@ export interface EngineConfig {
   sdk?: { name: string; version: string };
   environment?: string;
   release?: string;
+  /** A replay ends this long after it started, in ms (default and maximum 3600000). */
+  maxReplayDurationMs?: number;
 }
 
 // ---- host → worker -------------------------------------------------------------------------------------------
@@ -64,6 +66,8 @@ export interface EventsMessage {
   rf: 1;
   op: 'events';
   json: string;
+  /** The host's count of `events` messages (1, 2, 3, …); a `partial` names the last one it holds. */
+  seq: number;
 }
 /** An error the host captured; `sampled` is the draw the host used for it. */
 export interface ErrorMessage {
@@ -100,6 +104,28 @@ export interface ResumeMessage {
   op: 'resume';
 }
 
+/**
+ * The destination accepted this segment (HTTP 2xx; with `sentryClient`, the client's transport resolved without
+ * an error status), or the host delivered the open segment itself on unload. The worker deletes what it kept
+ * for it; an unknown segment is ignored.
+ */
+export interface SentMessage {
+  rf: 1;
+  op: 'sent';
+  replayId: string;
+  segmentId: number;
+}
+/** Ends the replay and deletes every recording the worker keeps for this origin (e.g. on logout). */
+export interface ForgetMessage {
+  rf: 1;
+  op: 'forget';
+}
+/** Liveness, every 500 ms while a replay runs; the worker's bootstrap answers `pong` at once. */
+export interface PingMessage {
+  rf: 1;
+  op: 'ping';
+}
+
 export type HostMessage =
   | StartMessage
   | EventsMessage
@@ -108,7 +134,10 @@ export type HostMessage =
   | HiddenMessage
   | FlushMessage
   | StopMessage
-  | ResumeMessage;
+  | ResumeMessage
+  | SentMessage
+  | ForgetMessage
+  | PingMessage;
 
 // ---- worker → host -------------------------------------------------------------------------------------------
 // Bytes are transferred `Uint8Array`s over their own `ArrayBuffer` (never shared), so they are valid fetch bodies.
@@ -181,6 +210,15 @@ export interface PartialMessage {
   url?: string;
   /** `sentryClient` mode: the replay_event as of now (a string of JSON). */
   replayEvent?: string;
+  /** The last `events.seq` whose events this segment holds (0: none yet). */
+  seq: number;
+  /** Events in the open segment so far. */
+  eventCount: number;
+  /**
+   * Adler-32 (as a number) of the segment's inflated text so far: `[` and its events' texts joined with `,`,
+   * without the closing `]`. The last chunk ends on a sync flush, so the stream is byte-aligned after it.
+   */
+  adler: number;
 }
 /** A finished segment: send `body` (to `url`, when there is one). */
 export interface SegmentMessage {
@@ -223,6 +261,10 @@ export interface StatsMessage {
   bufferBytes: number;
   droppedGenerations: number;
   droppedBytes: number;
+  /** Bytes the worker keeps in persistent storage (IndexedDB). */
+  storedBytes: number;
+  /** Segments and buffer generations dropped from persistent storage by its byte cap or age limit. */
+  storeDropped: number;
 }
 
 export type EngineMessage =
@@ -235,7 +277,14 @@ export type EngineMessage =
   | PartialMessage
   | SegmentMessage
   | RejectedMessage
-  | StatsMessage;
+  | StatsMessage
+  | PongMessage;
+
+/** The bootstrap's answer to `ping`. */
+export interface PongMessage {
+  rf: 1;
+  op: 'pong';
+}
 
 /** Everything the worker posts to an engine-mode host. */
 export type WorkerMessage = InitMessage | EngineMessage;

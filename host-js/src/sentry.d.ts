@@ -13,6 +13,8 @@ export interface RingflateReplayOptions {
   maxBufferBytes?: number;
   /** A replay shorter than this is not sent yet, in ms (default 4999, capped at 50000). */
   minReplayDuration?: number;
+  /** A replay ends after this long and a new one starts at the next user input, in ms (default and maximum 3600000). */
+  maxReplayDuration?: number;
   /** Mask all text (default true). */
   maskAllText?: boolean;
   /** Mask all inputs (default true). */
@@ -33,7 +35,7 @@ export interface RingflateReplayOptions {
   maskAttributes?: string[];
   /** Replaces masked text and inputs (default: every character becomes `*`). */
   maskFn?: (text: string) => string;
-  /** Events are posted to the worker at most this often, in one message (default 250 ms). */
+  /** Events are posted to the worker at most this often, in one message (default 1000 ms). */
   batchMs?: number;
 }
 

@@ -16,6 +16,14 @@
 //   await srv.waitFor(() => srv.replays.find(...), 10000, 'what we wait for')
 //   await srv.close()
 //
+// Fault knobs (none is active unless a test sets it):
+//   srv.answers.push({ status: 500 }, { status: 429, headers: { 'Retry-After': '3' } })
+//                                   // the next ingest requests get these answers, in order, unparsed
+//                                   // (their headers are exposed to cross-origin pages)
+//   await srv.down()                // stop listening: connections are refused (the port stays reserved)
+//   await srv.up()                  // listen again on the same port
+//   srv.ingestLog                   // every ingest request: { time, status, bytes }
+//
 // Ingest: POST /api/<projectId>/envelope/?sentry_version=7&sentry_key=<key> (and `tunnel`, if given).
 // Every body goes through parseEnvelope; what fails is recorded in `failures` (tests assert there are none)
 // and still answered 200, as a real ingest would answer 400 — the SDK must not be the one to notice.
@@ -47,6 +55,8 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
   const log = [];
   const envelopes = [];
   const failures = [];
+  const answers = [];
+  const ingestLog = [];
   const waiters = new Set();
 
   function notify() {
@@ -58,6 +68,14 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      const fault = answers.shift();
+      ingestLog.push({ time: Date.now(), status: fault ? fault.status : 200, bytes: body.length });
+      if (fault) {
+        res.writeHead(fault.status, { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': '*', ...fault.headers });
+        res.end();
+        notify();
+        return;
+      }
       try {
         if (!viaTunnel) {
           if (url.searchParams.get('sentry_version') !== '7') throw new Error(`sentry_version is ${url.searchParams.get('sentry_version')}`);
@@ -146,6 +164,11 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
     server.listen(0, host, resolve);
   });
   const port = server.address().port;
+  const sockets = new Set();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   const origin = `http://${host}:${port}`;
 
   const srv = {
@@ -157,6 +180,25 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
     log,
     envelopes,
     failures,
+    answers,
+    ingestLog,
+    /** Stops listening (connections to the port are refused) until up(). */
+    down() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+    /** Listens again on the same port. */
+    up() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
     /** Serves a file from disk (read on each request, so a rebuilt file is picked up). */
     file(urlPath, filePath, headers = {}) {
       routes.set(urlPath, { get: () => fs.readFileSync(filePath), type: contentType(filePath), headers });
@@ -220,6 +262,7 @@ export async function startServer({ sentry = {}, host = '127.0.0.1' } = {}) {
     close() {
       return new Promise((resolve) => {
         server.closeAllConnections?.();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
       });
     },

@@ -2,7 +2,7 @@
 // Sentry's own replayIntegration (using the ringflate worker file as its compression worker). Settings come
 // from the query string:
 //   ?dsn=<dsn>&worker=<workerUrl>&which=ringflate|sentry&mode=session|buffer[&tunnel=<path>][&bufferMs=<ms>]
-//   [&noDsn=1][&twice=1][&noWorker=1]
+//   [&noDsn=1][&twice=1][&noWorker=1][&maxReplayDuration=<ms>]
 import * as Sentry from '@sentry/browser';
 import { ringflateReplay } from '../../host-js/src/sentry.js';
 
@@ -11,6 +11,13 @@ const mode = q.get('mode') || 'session';
 const which = q.get('which') || 'ringflate';
 const num = (k) => (q.has(k) ? Number(q.get(k)) : undefined);
 window.Sentry = Sentry;
+// The `sent` messages posted to the worker (segment ids the destination accepted), for the test.
+window.__sent = [];
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (m, ...rest) {
+  if (m && m.op === 'sent') window.__sent.push(m);
+  return post.call(this, m, ...rest);
+};
 window.__logs = [];
 // The SDK logger writes through the console: keep what it said for the test.
 for (const level of ['error', 'warn', 'log']) {
@@ -24,7 +31,7 @@ for (const level of ['error', 'warn', 'log']) {
 const privacy = { maskAllText: false, maskAllInputs: false, minReplayDuration: 0 };
 const integrations = [Sentry.browserTracingIntegration()];
 if (which === 'ringflate' || which === 'both') {
-  integrations.push(ringflateReplay({ workerUrl: q.has('noWorker') ? undefined : q.get('worker'), bufferMs: num('bufferMs'), ...privacy }));
+  integrations.push(ringflateReplay({ workerUrl: q.has('noWorker') ? undefined : q.get('worker'), bufferMs: num('bufferMs'), maxReplayDuration: num('maxReplayDuration'), ...privacy }));
   if (q.has('twice')) integrations.push(ringflateReplay({ workerUrl: q.get('worker'), ...privacy }));
 }
 if (which === 'sentry' || which === 'both') {
@@ -44,6 +51,8 @@ Sentry.init({
   replaysSessionSampleRate: mode === 'session' ? 1 : 0,
   replaysOnErrorSampleRate: mode === 'buffer' ? 1 : 0,
   integrations,
+  // An exception whose message starts with "dropped" is never sent (for the after-send linking).
+  beforeSend: (event) => (String(event.exception?.values?.[0]?.value).startsWith('dropped') ? null : event),
 });
 
 window.__replay = () => Sentry.getClient()?.getIntegrationByName(which === 'sentry' ? 'Replay' : 'RingflateReplay');

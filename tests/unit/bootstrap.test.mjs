@@ -18,24 +18,68 @@ function plain(v) {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
 }
 
-/** Lets the bootstrap's promise chain (decoding, instantiation) run for a while. */
-const settle = () => new Promise((r) => setTimeout(r, 30));
+/** Waits (up to 10 s of real time, polling) until `cond()` holds; fails the test otherwise. */
+async function until(cond, what) {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), what);
+}
 
 /** Waits until the worker has posted its first message. */
-async function started(w) {
-  for (let i = 0; i < 500 && !w.posted.length; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(w.posted.length, 'the first message was posted');
+const started = (w) => until(() => w.posted.length > 0, 'the first message was posted');
+
+/**
+ * An in-memory IndexedDB with what the bootstrap uses: open (with upgrade), one object store, getAllKeys / getAll
+ * in key order, put, delete, clear, transactions that log which requests they held. `fail`: open throws.
+ */
+function fakeIndexedDB(records = new Map(), { fail } = {}) {
+  const log = { opened: 0, transactions: [] };
+  const later = (r, fn) => queueMicrotask(() => {
+    r.result = fn();
+    r.onsuccess?.();
+  });
+  const sorted = () => [...records.keys()].sort();
+  const db = {
+    createObjectStore: () => {},
+    transaction(name, mode = 'readonly') {
+      const ops = [];
+      log.transactions.push({ name, mode, ops });
+      return {
+        objectStore: () => ({
+          getAllKeys: () => { const r = {}; later(r, sorted); return r; },
+          getAll: () => { const r = {}; later(r, () => sorted().map((k) => records.get(k))); return r; },
+          put: (v, k) => { ops.push(['put', k]); records.set(k, v); },
+          delete: (k) => { ops.push(['delete', k]); records.delete(k); },
+          clear: () => { ops.push(['clear']); records.clear(); },
+        }),
+      };
+    },
+  };
+  const indexedDB = {
+    open: () => {
+      log.opened++;
+      if (fail) throw new Error(fail);
+      const r = {};
+      queueMicrotask(() => {
+        r.result = db;
+        r.onupgradeneeded?.();
+        r.onsuccess?.();
+      });
+      return r;
+    },
+  };
+  return { log, records, indexedDB };
 }
 
 /**
  * A worker scope running the bootstrap. `init` decides how instantiation ends: `'ok'`, an Error (rejects), or
  * `'hold'` (pending until `release()`). `engine(data, now, random)` and `tick(now)` are the fake engine's answers.
  */
-function worker({ init = 'ok', engine = () => undefined, tick = () => undefined, sentry = () => 1, webAssembly = true } = {}) {
+function worker({ init = 'ok', engine = () => undefined, tick = () => undefined, sentry = () => 1, webAssembly = true,
+  idb = fakeIndexedDB(), locks } = {}) {
   const posted = [];
   const warned = [];
   const timers = new Map();
-  const log = { set: 0, cleared: 0, engine: [], sentry: [], ticks: 0, initArg: null };
+  const log = { set: 0, cleared: 0, engine: [], sentry: [], ticks: 0, initArg: null, loads: [] };
   let nextTimer = 1;
   let release;
   const held = new Promise((r) => (release = r));
@@ -57,9 +101,15 @@ function worker({ init = 'ok', engine = () => undefined, tick = () => undefined,
     log.sentry.push(plain(args));
     return sentry(args, answer);
   };
+  const records = [];
+  wasm_bindgen.engineRecord = (key, value) => records.push([key, Array.from(value)]);
+  wasm_bindgen.engineLoad = (live, owner, now, perform) => {
+    log.loads.push({ records: records.splice(0), live: live.split('\n'), owner, now, perform });
+  };
   wasm_bindgen.sentryBytes = () => answer.bytes;
   wasm_bindgen.sentryText = () => answer.text;
   const self = {
+    ...(locks ? { navigator: { locks } } : {}),
     listeners: {},
     addEventListener(type, fn) {
       this.listeners[type] = fn;
@@ -84,6 +134,7 @@ function worker({ init = 'ok', engine = () => undefined, tick = () => undefined,
     DecompressionStream,
     crypto,
     Date,
+    ...(idb ? { indexedDB: idb.indexedDB } : {}),
     // A vm context has its own WebAssembly; hide it to play a browser without one.
     ...(webAssembly ? {} : { WebAssembly: undefined }),
   };
@@ -112,7 +163,8 @@ test('messages before the engine is ready are queued, handled in order after the
   w.send({ rf: 1, op: 'start', config: {} });
   w.send({ id: 1, method: 'addEvent', arg: '{}' });
   w.send({ rf: 1, op: 'flush' });
-  await settle();
+  // The module is decoded and instantiation has begun (held): nothing is handled yet.
+  await until(() => w.log.initArg !== null, 'instantiation began');
   assert.deepEqual(w.posted, [], 'nothing before the engine is ready');
   assert.deepEqual(w.log.engine, []);
   assert.ok(Buffer.from(w.log.initArg.module_or_path).equals(MODULE), 'the inlined module, inflated');
@@ -120,6 +172,7 @@ test('messages before the engine is ready are queued, handled in order after the
   await started(w);
   assert.deepEqual(w.posted[0].message, init(true, undefined));
   assert.deepEqual(Object.keys(w.posted[0].message), ['id', 'method', 'success', 'response', 'protocol', 'version']);
+  await until(() => w.log.engine.length === 2, 'the engine messages were handled once the store was read');
   assert.deepEqual(w.log.engine.map((c) => c.data.op), ['start', 'flush']);
   assert.equal(w.log.sentry.length, 1);
   assert.deepEqual(w.posted.slice(1).map((p) => p.message), [{ id: 1, method: 'addEvent', success: true, response: undefined }]);
@@ -192,6 +245,7 @@ test('routing: objects with rf go to the engine, everything else to Sentry with 
   w.send({ method: 'quiet' });
   w.send(null);
   w.send('text');
+  await until(() => w.log.engine.length === 2, 'engine messages handled');
   assert.deepEqual(w.log.engine.map((c) => c.data), [{ rf: 1, op: 'events', json: '[]' }, { rf: undefined }]);
   assert.ok(w.log.engine.every((c) => typeof c.now === 'number' && Math.abs(c.now - Date.now()) < 5000));
   assert.deepEqual(w.log.sentry, [
@@ -219,6 +273,7 @@ test('the wake-up timer is re-armed only when the wake time changes, and calls t
   const w = worker({ engine: () => next, tick: () => next });
   await started(w);
   w.send({ rf: 1, op: 'events', json: '[]' });
+  await until(() => w.log.engine.length === 1, 'handled');
   assert.equal(w.log.set, 1);
   const [[, t]] = [...w.timers];
   assert.ok(t.ms > 900 && t.ms <= 1000, `delay ${t.ms}`);
@@ -267,11 +322,87 @@ test('a call that throws is answered: engine messages rejected internal, Sentry 
   w.send({ rf: 1, op: 7 });
   w.send({ id: 4, method: 'addEvent', arg: 'x' });
   w.send({ method: 'addEvent', arg: 'x' });
+  await until(() => w.posted.length === 4, 'answered');
   assert.deepEqual(w.posted.slice(1).map((p) => p.message), [
+    { id: 4, method: 'addEvent', success: false, response: 'ringflate: internal error: boom' },
     { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed' },
     { rf: 1, op: 'rejected', of: null, code: 'internal', message: 'ringflate: internal error: unreachable executed' },
-    { id: 4, method: 'addEvent', success: false, response: 'ringflate: internal error: boom' },
   ]);
   // The worker keeps working afterwards.
   assert.equal(w.log.engine.length, 2);
+});
+
+test('ping is answered pong at once by the bootstrap, after the first message, whatever the engine', async () => {
+  const w = worker({ init: 'hold', engine: () => undefined });
+  w.send({ rf: 1, op: 'ping' });
+  await until(() => w.log.initArg !== null, 'instantiation began');
+  assert.deepEqual(w.posted, [], 'not before the first message');
+  w.release();
+  await started(w);
+  assert.deepEqual(w.posted.map((p) => p.message), [init(true, undefined), { rf: 1, op: 'pong' }]);
+  w.send({ rf: 1, op: 'ping' });
+  assert.deepEqual(w.posted.at(-1).message, { rf: 1, op: 'pong' });
+  assert.deepEqual(w.log.engine, [], 'the module never sees ping');
+  // Not a ping of this protocol version: the engine decides (bad_rf).
+  w.send({ rf: 2, op: 'ping' });
+  await until(() => w.log.engine.length === 1, 'handled');
+  assert.deepEqual(w.log.engine.map((c) => c.data), [{ rf: 2, op: 'ping' }]);
+  // An engine that could not start still answers ping (the worker is alive).
+  const f = worker({ init: new Error('no') });
+  await started(f);
+  f.send({ rf: 1, op: 'ping' });
+  assert.deepEqual(f.posted.at(-1).message, { rf: 1, op: 'pong' });
+});
+
+test('persistence: the store is read whole before the first engine message, requests performed one transaction per call', async () => {
+  const records = new Map([['b/s00001', new Uint8Array([2])], ['a/s00000', new Uint8Array([1])]]);
+  const idb = fakeIndexedDB(records);
+  const held = [];
+  const locks = {
+    request: (name, fn) => { held.push(name); fn(); },
+    query: async () => ({ held: [{ name: 'ringflate:other' }, ...held.map((name) => ({ name }))] }),
+  };
+  const w = worker({ idb, locks });
+  await started(w);
+  // Sentry's protocol never opens the database.
+  w.send({ id: 1, method: 'addEvent', arg: '{}' });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(idb.log.opened, 0);
+  w.send({ rf: 1, op: 'start', config: {} });
+  w.send({ rf: 1, op: 'events', json: '[]' });
+  assert.deepEqual(w.log.engine, [], 'waits for the store');
+  await until(() => w.log.engine.length === 2, 'handled after the store was read');
+  assert.equal(idb.log.opened, 1);
+  assert.equal(w.log.loads.length, 1);
+  const load = w.log.loads[0];
+  assert.deepEqual(load.records, [['a/s00000', [1]], ['b/s00001', [2]]], 'every record, in key order');
+  assert.match(load.owner, /^ringflate:/);
+  assert.deepEqual(held, [load.owner], 'a lock held for this page load');
+  assert.deepEqual(load.live, ['ringflate:other', load.owner]);
+  // The core's requests, in one readwrite transaction.
+  load.perform([0, 'c/s00000', new Uint8Array([9]), 1, 'a/s00000', null, 0, 'c/s00001', new Uint8Array([8])]);
+  const t = idb.log.transactions.at(-1);
+  assert.equal(t.mode, 'readwrite');
+  assert.deepEqual(t.ops, [['put', 'c/s00000'], ['delete', 'a/s00000'], ['put', 'c/s00001']]);
+  assert.deepEqual([...records.keys()].sort(), ['b/s00001', 'c/s00000', 'c/s00001']);
+  load.perform([2, '', null]);
+  assert.equal(records.size, 0);
+  assert.equal(idb.log.transactions.length, 3, 'one read, two writes');
+  assert.deepEqual(w.warned, []);
+});
+
+test('persistence unavailable: memory only, one console.warn, the engine still handles every message', async () => {
+  for (const idb of [null, fakeIndexedDB(new Map(), { fail: 'The operation is insecure.' })]) {
+    const w = worker({ idb });
+    await started(w);
+    w.send({ rf: 1, op: 'start', config: {} });
+    w.send({ rf: 1, op: 'events', json: '[]' });
+    await until(() => w.log.engine.length === 2, 'handled');
+    w.send({ rf: 1, op: 'flush' });
+    assert.equal(w.log.engine.length, 3, 'at once from then on');
+    assert.equal(w.log.loads.length, 0, 'the core is told nothing: memory only');
+    assert.equal(w.warned.length, 1, w.warned.join('\n'));
+    assert.match(w.warned[0], /^ringflate: no persistent storage \(IndexedDB\), recordings are kept in memory only: /);
+    if (idb) assert.match(w.warned[0], /The operation is insecure/);
+  }
 });

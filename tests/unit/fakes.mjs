@@ -6,12 +6,14 @@ export class FakeWorker {
   constructor(url, scope) {
     this.url = url;
     this.posted = [];
+    this.pings = 0; // liveness pings are counted here, not in `posted`
     this.onmessage = null;
     this.onerror = null;
     this.terminated = false;
     scope.workers.push(this);
   }
   postMessage(m) {
+    if (m && m.op === 'ping') return void this.pings++;
     // Structured clone: what the worker gets is a copy, with undefined properties kept.
     this.posted.push(structuredClone(m));
   }
@@ -85,14 +87,16 @@ export function fakeScope({ version, storage = new FakeStorage(), href = 'https:
     pendingTimers() {
       return scope.timers.filter((t) => !t.done).map((t) => t.at - scope.now);
     },
-    /** fetch: each call waits until the test answers it with respond(i, {ok}) or fail(i). */
+    /** fetch: each call waits until the test answers it with respond({ok, status, headers}) or fail(). */
     fetch(url, init) {
       let resolve, reject;
       const p = new Promise((a, b) => ((resolve = a), (reject = b)));
-      scope.fetches.push({ url, init, respond: (r) => resolve(r), fail: (e) => reject(e || new TypeError('Failed to fetch')) });
+      const headers = (h = {}) => ({ get: (k) => Object.entries(h).find(([n]) => n.toLowerCase() === k.toLowerCase())?.[1] ?? null });
+      scope.fetches.push({ url, init, respond: (r) => resolve({ status: r.ok ? 200 : 500, ...r, headers: headers(r.headers) }), fail: (e) => reject(e || new TypeError('Failed to fetch')) });
       return p;
     },
     navigator: {
+      onLine: true,
       sendBeacon(url, body) {
         scope.beacons.push({ url, body });
         return scope.beaconAnswer;

@@ -1,6 +1,8 @@
 // startReplay (host-js/src/index.js) with a fake page scope: fake worker, clock, fetch, sendBeacon, document and
-// window listeners, and a fake rrweb. What it sends where, its retries and their limits, pagehide delivery, and
-// how it follows the worker's checkout / pause / stopped.
+// window listeners, and a fake rrweb. What it sends where and in which order, its retries (5xx, network,
+// offline) and rate limits (Retry-After, X-Sentry-Rate-Limits), the keepalive quota, pagehide delivery, and how
+// it follows the worker's checkout / pause / stopped.
+import zlib from 'node:zlib';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startReplay } from '../../host-js/src/index.js';
@@ -77,7 +79,7 @@ test('rrweb starts when the worker says the replay records, its events reach the
   rrweb.calls[0].emit({ type: 4, timestamp: 1 });
   rrweb.calls[0].emit({ type: 2, timestamp: 2 });
   scope.advance(250);
-  assert.deepEqual(w.posted, [{ rf: 1, op: 'events', json: '[{"type":4,"timestamp":1},{"type":2,"timestamp":2}]' }]);
+  assert.deepEqual(w.posted, [{ rf: 1, op: 'events', json: '[{"type":4,"timestamp":1},{"type":2,"timestamp":2}]', seq: 1 }]);
 
   const off = startedReplay('off');
   assert.equal(off.rrweb.calls.length, 0, 'off: rrweb is not started');
@@ -85,53 +87,162 @@ test('rrweb starts when the worker says the replay records, its events reach the
   assert.equal(none.rrweb.calls.length, 0, 'record: false');
 });
 
-test('a segment with a url is POSTed there (keepalive up to 60 KB) and passed to onSegment', async () => {
+const sentOps = (w) => w.posted.filter((m) => m.op === 'sent').map((m) => m.segmentId);
+
+/** Advances the clock in 250 ms steps until a new fetch starts; returns how long that took. */
+async function untilFetch(scope, limit = 120000) {
+  const before = scope.fetches.length;
+  let waited = 0;
+  while (scope.fetches.length === before && waited < limit) {
+    scope.advance(250);
+    waited += 250;
+    await settle();
+  }
+  return waited;
+}
+
+test('segments are POSTed one at a time, oldest first; each accepted one is reported sent to the worker', async () => {
   const { scope, w, got } = startedReplay();
   w.emit(segment(0));
-  const big = new Uint8Array(60001);
-  w.emit(segment(1, { body: big }));
-  assert.equal(scope.fetches.length, 2);
+  w.emit(segment(1));
+  assert.equal(scope.fetches.length, 1, 'one request at a time');
   assert.equal(scope.fetches[0].url, URL1);
   assert.deepEqual(scope.fetches[0].init, { method: 'POST', body: bytes(0x78, 0x9c, 0), keepalive: true });
-  assert.equal(scope.fetches[1].init.keepalive, false, 'over 60 KB: no keepalive');
-  assert.deepEqual(got.segments.map((s) => s.segmentId), [0, 1]);
-  scope.fetches[0].respond({ ok: true });
+  assert.deepEqual(got.segments.map((s) => s.segmentId), [0, 1], 'onSegment for each');
+  scope.fetches[0].respond({ ok: true, status: 204 });
+  await settle();
+  assert.deepEqual(sentOps(w), [0]);
+  assert.equal(scope.fetches[1].init.body[2], 1, 'then the next');
   scope.fetches[1].respond({ ok: true });
   await settle();
-  assert.deepEqual(scope.pendingTimers(), [], 'no retry after success');
+  assert.deepEqual(sentOps(w), [0, 1]);
+  assert.deepEqual(w.posted.filter((m) => m.op === 'sent')[0], { rf: 1, op: 'sent', replayId: RID, segmentId: 0 });
+  assert.equal(await untilFetch(scope, 60000), 60000, 'no retry after success');
 });
 
-test('network failures are retried after 5, 10 and 30 s, then the replay stops', async () => {
+test('5xx answers and network failures are retried with a backoff (1, 2, 4 … 30 s), never final; order holds', async () => {
   const { scope, w, rrweb } = startedReplay();
   w.emit(segment(0));
+  w.emit(segment(1));
   const waits = [];
-  for (let i = 0; i < 4; i++) {
-    assert.equal(scope.fetches.length, i + 1);
-    scope.fetches[i].fail();
+  for (let i = 0; i < 8; i++) {
+    const f = scope.fetches.at(-1);
+    assert.equal(f.init.body[2], 0, 'the oldest segment, again');
+    if (i % 2) f.respond({ ok: false, status: 503 });
+    else f.fail();
     await settle();
-    if (i < 3) {
-      waits.push(scope.pendingTimers()[0]);
-      scope.advance(waits[i]);
-    }
+    waits.push(await untilFetch(scope));
   }
-  assert.deepEqual(waits, [5000, 10000, 30000]);
-  assert.ok(scope.fetches.every((f) => f.url === URL1 && f.init.body[2] === 0), 'the same segment each time');
-  assert.deepEqual(w.ops(), ['stop'], 'out of retries: stop');
-  assert.equal(rrweb.stops, 1, 'rrweb stopped');
-  scope.advance(60000);
-  assert.equal(scope.fetches.length, 4, 'no fifth attempt');
+  assert.deepEqual(waits, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  scope.fetches.at(-1).respond({ ok: true });
+  await settle();
+  assert.equal(scope.fetches.at(-1).init.body[2], 1, 'then segment 1');
+  assert.deepEqual(sentOps(w), [0]);
+  assert.equal(rrweb.stops, 0, 'the replay goes on');
+  assert.ok(!w.ops().includes('stop'));
+  scope.fetches.at(-1).fail();
+  await settle();
+  assert.equal(await untilFetch(scope), 1000, 'the backoff started over after a success');
 });
 
-test('a refusal (not ok, e.g. 429) is final: no retry, the replay stops', async () => {
+test('429 with Retry-After (seconds, a date, or none: 60 s): no request before it ends, then sending continues', async () => {
+  for (const [headers, ms] of [[{ 'Retry-After': '7' }, 7000], [{}, 60000], [{ 'Retry-After': new Date(Date.now() + 20000).toUTCString() }, 20000]]) {
+    const { scope, w } = startedReplay();
+    w.emit(segment(0));
+    scope.fetches[0].respond({ ok: false, status: 429, headers });
+    await settle();
+    w.emit(segment(1)); // a new segment does not cut the limit short
+    const waited = await untilFetch(scope);
+    assert.ok(waited >= ms - 1000 && waited <= ms + 250, `waited ${waited} ms for ${JSON.stringify(headers)}`);
+    assert.equal(scope.fetches[1].init.body[2], 0, 'the same segment');
+    scope.fetches[1].respond({ ok: true });
+    await settle();
+    assert.deepEqual(sentOps(w), [0]);
+    assert.equal(scope.fetches[2].init.body[2], 1, 'then the next, in order');
+    assert.ok(!w.ops().includes('stop'), 'the replay goes on');
+  }
+});
+
+test('X-Sentry-Rate-Limits: the replay category (or all) holds every request until it ends, even on an accepted answer', async () => {
   const { scope, w } = startedReplay();
   w.emit(segment(0));
-  scope.fetches[0].respond({ ok: false, status: 429 });
+  w.emit(segment(1));
+  scope.fetches[0].respond({ ok: false, status: 429, headers: { 'X-Sentry-Rate-Limits': '5:error:organization, 12:replay;error:project:quota' } });
   await settle();
-  assert.deepEqual(scope.pendingTimers(), []);
-  assert.deepEqual(w.ops(), ['stop']);
+  assert.equal(await untilFetch(scope), 12000, 'nothing before the limit ends');
+  // Accepted, but the answer sets a limit for every category: the next segment waits for it.
+  scope.fetches[1].respond({ ok: true, headers: { 'X-Sentry-Rate-Limits': '3::organization' } });
+  await settle();
+  assert.deepEqual(sentOps(w), [0]);
+  assert.equal(await untilFetch(scope), 3000);
+  assert.equal(scope.fetches[2].init.body[2], 1);
+  // A limit for other categories only does not hold replays.
+  scope.fetches[2].respond({ ok: true, headers: { 'X-Sentry-Rate-Limits': '60:error:organization' } });
+  await settle();
+  w.emit(segment(2));
+  assert.equal(scope.fetches.length, 4);
 });
 
-test('a plain segment without url goes to transport; a transport that throws is retried', async () => {
+test('a final refusal (4xx other than 408/429) drops that segment, says so, and the next one goes', async () => {
+  const { scope, w, got } = startedReplay();
+  w.emit(segment(0));
+  w.emit(segment(1));
+  scope.fetches[0].respond({ ok: false, status: 400 });
+  await settle();
+  assert.equal(scope.fetches.length, 2);
+  assert.equal(scope.fetches[1].init.body[2], 1);
+  assert.deepEqual(got.errors.map((e) => e.message), ['ringflate: the destination refused segment 0 (not sent again)']);
+  assert.deepEqual(sentOps(w), [0], 'the worker drops it: it would be refused on every load');
+});
+
+test('offline: nothing is sent until the browser says it is online again', async () => {
+  const { scope, w } = startedReplay();
+  scope.navigator.onLine = false;
+  w.emit(segment(0));
+  scope.advance(60000);
+  await settle();
+  assert.equal(scope.fetches.length, 0);
+  scope.navigator.onLine = true;
+  scope.dispatch('online');
+  assert.equal(scope.fetches.length, 1);
+  // A failure while offline waits for `online`, not for the backoff.
+  scope.navigator.onLine = false;
+  scope.fetches[0].fail();
+  await settle();
+  scope.advance(60000);
+  await settle();
+  assert.equal(scope.fetches.length, 1);
+  scope.navigator.onLine = true;
+  scope.dispatch('online');
+  assert.equal(scope.fetches.length, 2);
+});
+
+test('keepalive is chosen against every keepalive body in flight (64 KiB, 15 requests)', async () => {
+  const { scope, w } = startedReplay();
+  w.emit(segment(0, { body: new Uint8Array(65536) }));
+  assert.equal(scope.fetches[0].init.keepalive, true, 'exactly 64 KiB fits');
+  // The unload body counts against the same quota while segment 0 is in flight.
+  w.emit(partial(1, [JSON.stringify({ type: 3, timestamp: 5 })]));
+  scope.dispatch('pagehide');
+  assert.equal(scope.fetches.length, 1, 'over the quota: left to the worker store');
+  scope.fetches[0].respond({ ok: true });
+  await settle();
+  w.emit(segment(1, { body: new Uint8Array(65537) }));
+  assert.equal(scope.fetches[1].init.keepalive, false, 'over 64 KiB alone: no keepalive');
+  scope.fetches[1].respond({ ok: true });
+  await settle();
+  // 15 small keepalive requests in flight (unload deliveries of segments 2…16 that have not been answered).
+  for (let i = 2; i < 17; i++) {
+    w.emit(partial(i, ['{"type":3,"timestamp":1}']));
+    scope.dispatch('pagehide');
+  }
+  assert.equal(scope.fetches.filter((f) => f.init.keepalive).length, 1 + 15);
+  w.emit(partial(17, ['{"type":3,"timestamp":1}']));
+  scope.dispatch('pagehide');
+  assert.equal(scope.fetches.length, 2 + 15, 'a 16th is over the request count');
+});
+
+test('a plain segment without url goes to transport; resolving is accepted, a throw is retried', async () => {
   const sent = [];
   let throwOnce = true;
   const transport = (s) => {
@@ -146,12 +257,11 @@ test('a plain segment without url goes to transport; a transport that throws is 
   w.emit(segment(0, { kind: 'plain', url: undefined }));
   await settle();
   assert.deepEqual(sent, [0]);
-  assert.deepEqual(scope.pendingTimers(), [5000]);
-  scope.advance(5000);
+  scope.advance(1000);
   await settle();
   assert.deepEqual(sent, [0, 0]);
   assert.deepEqual(scope.fetches, [], 'transport, not fetch');
-  assert.deepEqual(scope.pendingTimers(), []);
+  assert.deepEqual(sentOps(w), [0]);
 });
 
 test('an endpoint segment is POSTed to the url the worker gave (the host builds no URL)', () => {
@@ -161,36 +271,70 @@ test('an endpoint segment is POSTed to the url the worker gave (the host builds 
   assert.equal(scope.fetches[0].url, url);
 });
 
-test('pagehide sends the open segment with sendBeacon byte for byte, stores its session, and does not send it again', () => {
+/** A worker-like partial for a segment holding `texts` (one chunk ending on a sync flush). */
+function partial(segmentId, texts, { seq = 1, url = URL1 } = {}) {
+  const so = '[' + texts.join(',');
+  const adler = (t) => zlib.deflateSync(Buffer.from(t)).readUInt32BE(zlib.deflateSync(Buffer.from(t)).length - 4);
+  return {
+    rf: 1, op: 'partial', segmentId, seq, eventCount: texts.length, adler: adler(so), session: 's' + segmentId, url,
+    head: bytes(0x78, 0x9c, 0, 1, 0, 0xfe, 0xff, 0x5b),
+    chunk: new Uint8Array(zlib.deflateRawSync(Buffer.from(texts.join(',')), { finishFlush: zlib.constants.Z_SYNC_FLUSH })),
+    tail: bytes(1, 1, 0, 0xfe, 0xff, 0x5d, 0, 0, 0, 0),
+  };
+}
+
+test('pagehide sends the open segment, with the events not streamed yet, by keepalive fetch; sent follows the answer', async () => {
   const storage = new FakeStorage();
-  const { scope, w } = startedReplay('session', {}, { storage });
-  w.emit({ rf: 1, op: 'partial', segmentId: 1, chunk: bytes(5, 6), head: bytes(1, 2), tail: bytes(9), session: 's1', url: URL1 });
-  w.emit({ rf: 1, op: 'partial', segmentId: 1, chunk: bytes(7), head: bytes(1, 3), tail: bytes(8, 9), session: 's1b', url: URL1 });
+  const { scope, w, rrweb } = startedReplay('session', {}, { storage });
+  const a = { type: 3, timestamp: 1, data: { source: 5, text: 'a' } };
+  const b = { type: 3, timestamp: 2, data: { source: 5, text: 'typed just before leaving' } };
+  rrweb.calls[0].emit(a);
+  scope.advance(250);
+  w.emit(partial(1, [JSON.stringify(a)]));
+  rrweb.calls[0].emit(b);
   scope.dispatch('pagehide');
-  assert.equal(scope.beacons.length, 1);
-  assert.equal(scope.beacons[0].url, URL1);
-  assert.deepEqual(scope.beacons[0].body, bytes(1, 3, 5, 6, 7, 8, 9));
-  assert.deepEqual(storage.sets.at(-1), ['ringflateSession', 's1b']);
+  assert.equal(scope.fetches.length, 1);
+  const f = scope.fetches[0];
+  assert.equal(f.url, URL1);
+  assert.equal(f.init.keepalive, true);
+  assert.equal(zlib.inflateSync(Buffer.from(f.init.body)).toString(), JSON.stringify([a, b]));
+  assert.deepEqual(storage.sets.at(-1), ['ringflateSession', 's1']);
+  assert.deepEqual(sentOps(w), [], 'not sent before the ingest answered');
+  f.respond({ ok: true });
+  await settle();
+  assert.deepEqual(sentOps(w), [1]);
   // The page comes back (back/forward cache) and the worker finishes that segment: it is not sent twice.
   w.emit(segment(1));
-  assert.deepEqual(scope.fetches, []);
+  assert.equal(scope.fetches.length, 1);
   scope.dispatch('pagehide');
-  assert.equal(scope.beacons.length, 1, 'nothing open: no beacon');
+  assert.equal(scope.fetches.length, 1, 'nothing open: nothing sent');
 });
 
-test('a refused beacon leaves the segment to the worker; a partial without url is not beaconed', () => {
+test('an unload delivery that fails while the page lives is queued and retried; a partial without url is left alone', async () => {
   const { scope, w } = startedReplay();
-  scope.beaconAnswer = false;
-  w.emit({ rf: 1, op: 'partial', segmentId: 0, chunk: bytes(1), head: bytes(0), tail: bytes(2), session: 's', url: URL1 });
+  w.emit(partial(0, ['{"type":3,"timestamp":1}']));
   scope.dispatch('pagehide');
-  assert.equal(scope.beacons.length, 1);
-  w.emit(segment(0));
-  assert.equal(scope.fetches.length, 1, 'sent normally');
+  scope.fetches[0].fail();
+  await settle();
+  assert.equal(await untilFetch(scope), 1000);
+  assert.deepEqual(scope.fetches[1].init.body, scope.fetches[0].init.body);
+  scope.fetches[1].respond({ ok: true });
+  await settle();
+  assert.deepEqual(sentOps(w), [0]);
 
   const t = startedReplay('session', { dsn: undefined, transport: () => {} });
-  t.w.emit({ rf: 1, op: 'partial', segmentId: 0, chunk: bytes(1), head: bytes(0), tail: bytes(2), session: 's' });
+  const bare = partial(0, ['{"type":3,"timestamp":1}']);
+  delete bare.url;
+  t.w.emit(bare);
   t.scope.dispatch('pagehide');
-  assert.equal(t.scope.beacons.length, 0);
+  assert.equal(t.scope.fetches.length, 0);
+});
+
+test('forget stops recording and has the worker forget', () => {
+  const { r, w, rrweb } = startedReplay();
+  r.forget();
+  assert.deepEqual(w.ops(), ['stop', 'forget']);
+  assert.equal(rrweb.stops, 1);
 });
 
 test('visibility changes are posted (hiding first posts the pending batch)', () => {
@@ -267,4 +411,38 @@ test('the worker cannot start: onError once, ready resolves with mode off, nothi
   assert.equal(ready.replayId, undefined);
   assert.equal(ready.error, got.errors[0]);
   assert.equal(rrweb.calls.length, 0);
+});
+
+test('a worker that stops answering: its open segment is sent by the host, a new worker starts, sent follows', async () => {
+  const { scope, w, got } = startedReplay();
+  w.emit({ rf: 1, op: 'pong' });
+  w.emit(partial(2, ['{"type":3,"timestamp":1}']));
+  scope.advance(1500);
+  assert.equal(scope.workers.length, 2, 'replaced');
+  assert.equal(got.errors.length, 1);
+  assert.equal(scope.fetches.length, 1);
+  assert.equal(zlib.inflateSync(Buffer.from(scope.fetches[0].init.body)).toString(), '[{"type":3,"timestamp":1}]');
+  scope.fetches[0].respond({ ok: true });
+  await settle();
+  // `sent` goes to the worker that is there now (it deletes its stored copy).
+  assert.deepEqual(scope.worker.posted, [{ rf: 1, op: 'sent', replayId: RID, segmentId: 2 }], 'the worker deletes its copy, even before start');
+  scope.worker.init({ version: VERSION });
+  scope.worker.emit({ rf: 1, op: 'started', replayId: RID, mode: 'session', draws: [], segmentId: 3 });
+  // Its stored copy handed over anyway: not sent, and `sent` again.
+  scope.worker.emit(segment(2));
+  assert.equal(scope.fetches.length, 1);
+  assert.deepEqual(scope.worker.ops(), ['sent', 'start', 'sent']);
+});
+
+test('the send queue holds the newest 16 MiB besides the request in flight; older ones are left to the worker store', async () => {
+  const { scope, w } = startedReplay();
+  const MiB = 1 << 20;
+  w.emit(segment(0, { body: new Uint8Array(6 * MiB) })); // in flight
+  for (let i = 1; i <= 5; i++) w.emit(segment(i, { body: new Uint8Array(4 * MiB) }));
+  // Newest first: 5, 4, 3, 2 make 16 MiB; segment 1 is over it and dropped; segment 0 is in flight and stays.
+  for (let i = 0; i < scope.fetches.length; i++) {
+    scope.fetches[i].respond({ ok: true });
+    await settle();
+  }
+  assert.deepEqual(sentOps(w), [0, 2, 3, 4, 5]);
 });

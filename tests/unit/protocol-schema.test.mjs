@@ -112,8 +112,8 @@ test('protocol.d.ts declares exactly the messages and fields the worker emits an
   const types = typesFromDts();
   assert.deepEqual(compare(rust, types), []);
   // Not vacuous: both sides list the ops the protocol document names.
-  assert.ok(['started', 'draws', 'session', 'checkout', 'pause', 'stopped', 'partial', 'segment', 'rejected', 'stats'].every((op) => op in rust.worker));
-  assert.ok(['start', 'events', 'error', 'trace', 'hidden', 'flush', 'stop', 'resume', 'config'].every((op) => op in rust.host));
+  assert.ok(['started', 'draws', 'session', 'checkout', 'pause', 'stopped', 'partial', 'segment', 'rejected', 'stats', 'pong'].every((op) => op in rust.worker));
+  assert.ok(['start', 'events', 'error', 'trace', 'hidden', 'flush', 'stop', 'resume', 'sent', 'forget', 'ping', 'config'].every((op) => op in rust.host));
 });
 
 test('the comparison fails on a field either side lacks, and on a type that differs', () => {

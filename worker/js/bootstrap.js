@@ -122,11 +122,94 @@ function sentry(data) {
   }
 }
 
+// Liveness: `ping` is answered here, whatever state the engine is in.
+// Persistence (engine mode only, so the Sentry drop-in never opens a database):
+// IndexedDB, opened on the first engine message and read whole before the core
+// handles it. The core decides what is kept; perform() carries out its requests,
+// one transaction per engine call. A Web Lock held for this page load's life
+// tells other page loads that its records are not left over. Storage that
+// fails → memory only, one console.warn.
+var db = null;
+var pending = null; // engine messages waiting for the store to be read; true once it was
+var OWNER = 'ringflate:' + Date.now() + ':' + Math.random();
+
+function noStore(err) {
+  if (db !== false) console.warn('ringflate: no persistent storage (IndexedDB), recordings are kept in memory only: ' + String((err && err.message) || err));
+  db = false;
+}
+
+function result(r) {
+  return new Promise(function (ok, no) {
+    r.onsuccess = function () { ok(r.result); };
+    r.onerror = function () { no(r.error); };
+  });
+}
+
+// ops: flat (op, key, bytes) triples: 0 put, 1 delete, 2 clear.
+function perform(ops) {
+  if (!db) return;
+  try {
+    var t = db.transaction('r', 'readwrite');
+    var s = t.objectStore('r');
+    t.onabort = function () { noStore(t.error); };
+    for (var i = 0; i < ops.length; i += 3) {
+      if (ops[i] === 0) s.put(ops[i + 2], ops[i + 1]);
+      else if (ops[i] === 1) s.delete(ops[i + 1]);
+      else s.clear();
+    }
+  } catch (err) {
+    noStore(err);
+  }
+}
+
+function openStore() {
+  var locks = (self.navigator || {}).locks;
+  if (locks) locks.request(OWNER, function () { return new Promise(function () {}); });
+  return Promise.all([
+    new Promise(function (ok, no) {
+      var r = indexedDB.open('ringflate', 1);
+      r.onupgradeneeded = function () { r.result.createObjectStore('r'); };
+      r.onblocked = no;
+      result(r).then(ok, no);
+    }).then(function (d) {
+      var s = d.transaction('r').objectStore('r');
+      return Promise.all([d, result(s.getAllKeys()), result(s.getAll())]);
+    }),
+    locks ? locks.query().then(function (q) { return q.held.map(function (l) { return l.name; }); }) : []
+  ]).then(function (r) {
+    db = r[0][0];
+    r[0][1].forEach(function (k, i) { wasm_bindgen.engineRecord(k, r[0][2][i]); });
+    wasm_bindgen.engineLoad(r[1].join('\n'), OWNER, Date.now(), perform);
+  }).catch(noStore);
+}
+
+function engineMessage(data) {
+  if (pending === true) return engineHandle(data);
+  if (pending) return pending.push(data);
+  pending = [data];
+  openStore().then(function () {
+    var q = pending;
+    pending = true;
+    q.forEach(engineHandle);
+  });
+}
+
+function engineHandle(data) {
+  engineCall(function () {
+    // Only `start` uses randomness (the replay id).
+    var random = data.op === 'start' ? crypto.getRandomValues(new Uint8Array(16)) : NO_RANDOM;
+    return wasm_bindgen.onEngineMessage(data, Date.now(), random);
+  }, data);
+}
+
 function ready(fn) {
-  handle = fn;
+  handle = function (data) {
+    if (isEngine(data) && data.rf === 1 && data.op === 'ping') postMessage({ rf: 1, op: 'pong' });
+    else fn(data);
+  };
   var q = queue;
   queue = null;
-  for (var i = 0; i < q.length; i++) fn(q[i]);
+  for (var i = 0; i < q.length; i++) handle(q[i]);
 }
 
 function wasmBytes() {
@@ -161,15 +244,8 @@ Promise.resolve()
     function () {
       postInit(true, undefined);
       ready(function (data) {
-        if (isEngine(data)) {
-          engineCall(function () {
-            // Only `start` uses randomness (the replay id).
-            var random = data.op === 'start' ? crypto.getRandomValues(new Uint8Array(16)) : NO_RANDOM;
-            return wasm_bindgen.onEngineMessage(data, Date.now(), random);
-          }, data);
-          return;
-        }
-        sentry(data);
+        if (isEngine(data)) engineMessage(data);
+        else sentry(data);
       });
     },
     function (err) {

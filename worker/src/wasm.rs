@@ -117,12 +117,14 @@ pub fn sentry_text() -> String {
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
-use crate::engine::{Driver, Output, Value, Wire};
+use crate::engine::{Driver, Output, StoreOp, Value, Wire};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use web_sys::DedicatedWorkerGlobalScope;
 
 thread_local! {
     static ENGINE: RefCell<Driver> = RefCell::new(Driver::default());
+    /// The bootstrap's function that performs storage requests (none: memory only).
+    static STORE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
 
 /// Reads a message into the core's [`Value`]: plain objects down to `depth`
@@ -189,12 +191,38 @@ fn post_output(out: &Output) {
     let _ = scope.post_message_with_transfer(&o, &transfer);
 }
 
+/// Hands the storage requests to the bootstrap as one flat array of
+/// `op, key, bytes` triples: 0 put, 1 delete, 2 clear (key and bytes unused
+/// where the op needs none).
+fn perform(ops: Vec<StoreOp>) {
+    if ops.is_empty() {
+        return;
+    }
+    let list = Array::new();
+    for op in ops {
+        let (code, key, bytes) = match op {
+            StoreOp::Put(k, v) => (0.0, k, Some(v)),
+            StoreOp::Delete(k) => (1.0, k, None),
+            StoreOp::Clear => (2.0, String::new(), None),
+        };
+        list.push(&JsValue::from_f64(code));
+        list.push(&JsValue::from_str(&key));
+        list.push(&bytes.map_or(JsValue::NULL, |b| Uint8Array::from(&b[..]).into()));
+    }
+    STORE.with(|s| {
+        if let Some(f) = s.borrow().as_ref() {
+            let _ = f.call1(&JsValue::NULL, &list);
+        }
+    });
+}
+
 fn run_engine(f: impl FnOnce(&mut Driver) -> Vec<Output>) -> Option<f64> {
-    let (outs, wake) = ENGINE.with(|d| {
+    let (outs, wake, ops) = ENGINE.with(|d| {
         let mut d = d.borrow_mut();
         let outs = f(&mut d);
-        (outs, d.next_wake())
+        (outs, d.next_wake(), d.take_store_ops())
     });
+    perform(ops);
     for o in &outs {
         post_output(o);
     }
@@ -226,4 +254,32 @@ pub fn on_engine_message(data: &JsValue, now: f64, random: &[u8]) -> Option<f64>
 #[wasm_bindgen(js_name = onEngineTick)]
 pub fn on_engine_tick(now: f64) -> Option<f64> {
     run_engine(|d| d.tick(clock(now)))
+}
+
+thread_local! {
+    /// Records read from storage, until `engineLoad`.
+    static RECORDS: RefCell<Vec<(String, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One record read from storage at start-up (before `engineLoad`).
+#[wasm_bindgen(js_name = engineRecord)]
+pub fn engine_record(key: String, value: Vec<u8>) {
+    RECORDS.with(|r| r.borrow_mut().push((key, value)));
+}
+
+/// Persistent storage is available and its records were passed with
+/// `engineRecord`: `live` holds the owner ids of page loads still running (one
+/// per line), `owner` is this one's; `store` performs the requests (see
+/// `perform`). Called once, before the first engine message.
+#[wasm_bindgen(js_name = engineLoad)]
+pub fn engine_load(live: String, owner: String, now: f64, store: js_sys::Function) {
+    let records = RECORDS.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let live: Vec<String> = live.split('\n').map(str::to_string).collect();
+    STORE.with(|s| *s.borrow_mut() = Some(store));
+    let ops = ENGINE.with(|d| {
+        let mut d = d.borrow_mut();
+        d.load(owner, &live, records, clock(now));
+        d.take_store_ops()
+    });
+    perform(ops);
 }

@@ -36,6 +36,9 @@ fn every_output() -> Vec<Output> {
         Output::Stopped(Stop::Idle),
         Output::Partial {
             segment_id: 1,
+            seq: 4,
+            event_count: 2,
+            adler: 5,
             chunk: vec![1],
             head: vec![2],
             tail: vec![3],
@@ -61,6 +64,7 @@ fn every_output() -> Vec<Output> {
             message: "ringflate: x".into(),
         },
         Output::Stats(Stats::default()),
+        Output::Pong,
     ];
     for o in &all {
         match o {
@@ -73,7 +77,8 @@ fn every_output() -> Vec<Output> {
             | Output::Partial { .. }
             | Output::Segment(_)
             | Output::Rejected { .. }
-            | Output::Stats(_) => {}
+            | Output::Stats(_)
+            | Output::Pong => {}
         }
     }
     all
@@ -131,6 +136,16 @@ fn schema_dump() {
     assert_eq!(s["host"]["start"]["session"], "string|null");
     assert_eq!(s["host"]["trace"]["traceId"], "string");
     assert_eq!(s["host"]["config"]["sentryClient"], "boolean");
+    assert_eq!(s["host"]["config"]["maxReplayDurationMs"], "number");
+    assert_eq!(s["host"]["events"]["seq"], "number");
+    assert_eq!(s["host"]["sent"]["replayId"], "string");
+    assert_eq!(s["host"]["sent"]["segmentId"], "number");
+    assert_eq!(s["host"]["ping"], json!({"rf": "number", "op": "string"}));
+    assert_eq!(s["host"]["forget"], json!({"rf": "number", "op": "string"}));
+    assert_eq!(s["worker"]["pong"], json!({"rf": "number", "op": "string"}));
+    for k in ["seq", "eventCount", "adler"] {
+        assert_eq!(s["worker"]["partial"][k], "number", "{k}");
+    }
     let names: Vec<&str> = Ty::ALL.iter().map(|t| t.name()).collect();
     for side in ["worker", "host"] {
         for (op, f) in s[side].as_object().unwrap() {

@@ -1,20 +1,10 @@
 // The replay_event and the envelope for one segment, built with the SDK's own event processing and sent
 // through the client (getsentry/sentry-javascript packages/replay-internal src/util/prepareReplayEvent.ts,
 // sendReplayRequest.ts, createReplayEnvelope.ts, sendReplay.ts).
-import { prepareEvent, getClient, getCurrentScope, getIsolationScope, updateRateLimits, isRateLimited, createEventEnvelopeHeaders, getSdkMetadataForEnvelopeHeader } from '@sentry/core';
+import { prepareEvent, getClient, getCurrentScope, getIsolationScope, updateRateLimits, isRateLimited, createEventEnvelopeHeaders, getSdkMetadataForEnvelopeHeader, debug, normalize, isSentryRequestUrl } from '@sentry/core';
 
-/**
- * Whether this module's `@sentry/core` is the client's. A second copy (an app bundling two SDK versions,
- * e.g. @sentry/electron's own beside a newer one) keeps its scopes in a different carrier: its
- * getCurrentScope() would be an empty scope of its own, so scope data is left out rather than taken from it.
- */
-export function sameCore(client) {
-  try {
-    return getClient() === client;
-  } catch {
-    return false;
-  }
-}
+// The integration's other @sentry/core functions, imported here so the bundle has one import of it.
+export { getClient, getCurrentScope, debug, normalize, isSentryRequestUrl };
 
 /**
  * The replay_event for a segment: the worker's fields (`base`, parsed from its `replayEvent`), then what
@@ -33,8 +23,8 @@ export function prepareReplayEvent(client, base, segmentNames, withScope, done) 
     (ev) => {
       if (!ev) return done(null);
       client.emit('postprocessEvent', ev, hint);
-      ev.platform = ev.platform || 'javascript';
-      const sdk = (client.getSdkMetadata() || {}).sdk || {};
+      ev.platform ||= 'javascript';
+      const sdk = client.getSdkMetadata()?.sdk || {};
       ev.sdk = { ...ev.sdk, name: sdk.name || 'sentry.javascript.unknown', version: sdk.version || '0.0.0', settings: sdk.settings };
       delete ev.sdkProcessingMetadata;
       done(ev);

@@ -7,27 +7,20 @@
 // event `timestamp` is always in milliseconds here (Sentry's recorder puts seconds there for performance spans;
 // the worker orders segments and computes replay_start_timestamp from event timestamps, so they stay in one unit).
 
-const CUSTOM = 5;
 // Console arguments longer than this are cut (replay-internal src/constants.ts CONSOLE_ARG_MAX_SIZE).
 const ARG_MAX = 5000;
-// Click detector (replay-internal src/coreHandlers/handleClick.ts): a click is judged this long after it;
-// the page answered it when the DOM changed within SLOW_MS.
-const CLICK_TIMEOUT_MS = 7000;
-const SLOW_MS = 3000;
 const RECORDED_ATTRS = ['id', 'class', 'aria-label', 'role', 'name', 'alt', 'title', 'data-test-id', 'data-testid', 'disabled', 'aria-disabled', 'data-sentry-component'];
 
-const now = () => Date.now();
-const custom = (timestamp, tag, payload) => ({ type: CUSTOM, timestamp, data: { tag, payload } });
+/** Seconds since the epoch. */
+export const sec = () => Date.now() / 1000;
+const custom = (s, tag, payload) => ({ type: 5, timestamp: Math.round(s * 1000), data: { tag, payload } });
 
 /** A `breadcrumb` custom event for a Sentry breadcrumb (timestamp in seconds). */
-export function breadcrumbEvent(crumb, normalize) {
-  return custom(Math.round((crumb.timestamp || 0) * 1000), 'breadcrumb', normalize(crumb, 10, 1000));
-}
+export const breadcrumbEvent = (crumb, normalize) => custom(crumb.timestamp || 0, 'breadcrumb', normalize(crumb, 10, 1000));
 
 /** A `performanceSpan` custom event; `start`/`end` in seconds. */
-export function spanEvent({ op, name, start, end, data }) {
-  return custom(Math.round(start * 1000), 'performanceSpan', { op, description: name, startTimestamp: start, endTimestamp: end, data });
-}
+export const span = (op, description, startTimestamp, endTimestamp = startTimestamp, data) =>
+  custom(startTimestamp, 'performanceSpan', { op, description, startTimestamp, endTimestamp, data });
 
 /**
  * Which SDK breadcrumbs are copied into the recording, as Sentry does: not fetch / xhr (they become
@@ -35,23 +28,16 @@ export function spanEvent({ op, name, start, end, data }) {
  * Console arguments are normalized and cut at 5,000 characters.
  */
 export function copyBreadcrumb(crumb, normalize) {
-  const c = crumb && crumb.category;
-  if (!c || ['fetch', 'xhr', 'sentry.event', 'sentry.transaction'].includes(c) || c.startsWith('ui.')) return null;
-  const b = { timestamp: now() / 1000, type: 'default', ...crumb };
-  const args = c === 'console' && b.data && b.data.arguments;
-  if (Array.isArray(args) && args.length) {
-    let cut = false;
+  const c = crumb.category;
+  if (!c || ['fetch', 'xhr', 'sentry.event', 'sentry.transaction'].includes(c) || c.startsWith('ui.')) return;
+  const b = { timestamp: sec(), type: 'default', ...crumb };
+  const args = c === 'console' && b.data?.arguments;
+  if (args?.length) {
+    let cut;
     const out = args.map((a) => {
-      if (typeof a === 'string' && a.length > ARG_MAX) {
-        cut = true;
-        return a.slice(0, ARG_MAX) + '…';
-      }
-      if (a && typeof a === 'object') {
-        const n = normalize(a, 7);
-        const s = JSON.stringify(n);
-        return s && s.length > ARG_MAX ? ((cut = true), s.slice(0, ARG_MAX) + '…') : n;
-      }
-      return a;
+      const n = a && typeof a === 'object' ? normalize(a, 7) : a;
+      const s = typeof n === 'string' ? n : JSON.stringify(n);
+      return s?.length > ARG_MAX ? ((cut = 1), s.slice(0, ARG_MAX) + '…') : n;
     });
     b.data = { ...b.data, arguments: out, ...(cut && { _meta: { warnings: ['CONSOLE_ARG_TRUNCATED'] } }) };
   }
@@ -61,76 +47,56 @@ export function copyBreadcrumb(crumb, normalize) {
 /** `resource.fetch` / `resource.xhr` span from the SDK's fetch / xhr breadcrumb and its hint (ms stamps), or a falsy value. */
 export function networkSpan(crumb, hint) {
   const d = crumb.data || {};
-  const t = now();
   const skipped = (size) => ({ headers: {}, size, _meta: { warnings: ['URL_SKIPPED'] } });
+  const t = Date.now();
   return (
-    d.url && {
-      op: 'resource.' + crumb.category,
-      name: d.url,
-      start: ((hint && hint.startTimestamp) || t) / 1000,
-      end: ((hint && hint.endTimestamp) || t) / 1000,
-      // Request and response details are not captured (Sentry's default without networkDetailAllowUrls).
-      data: { method: d.method, statusCode: d.status_code || 0, request: skipped(d.request_body_size), response: skipped(d.response_body_size) },
-    }
+    d.url &&
+    // Request and response details are not captured (Sentry's default without networkDetailAllowUrls).
+    span('resource.' + crumb.category, d.url, (hint?.startTimestamp || t) / 1000, (hint?.endTimestamp || t) / 1000, {
+      method: d.method,
+      statusCode: d.status_code || 0,
+      request: skipped(d.request_body_size),
+      response: skipped(d.response_body_size),
+    })
   );
 }
 
-/** `navigation.push` span for a history change (the SDK's navigation breadcrumb: data.from / data.to). */
-export function historySpan(crumb) {
-  const t = (crumb.timestamp || now() / 1000);
-  return { op: 'navigation.push', name: crumb.data.to, start: t, end: t, data: { previous: crumb.data.from } };
-}
-
-/** `memory` span (Chromium's performance.memory), or null. */
+/** `memory` span (Chromium's performance.memory), or undefined. */
 export function memorySpan() {
   const m = performance.memory;
-  if (!m) return null;
-  const t = now() / 1000;
-  const { jsHeapSizeLimit, totalJSHeapSize, usedJSHeapSize } = m;
-  return { op: 'memory', name: 'memory', start: t, end: t, data: { memory: { jsHeapSizeLimit, totalJSHeapSize, usedJSHeapSize } } };
+  return m && span('memory', 'memory', sec(), undefined, { memory: { jsHeapSizeLimit: m.jsHeapSizeLimit, totalJSHeapSize: m.totalJSHeapSize, usedJSHeapSize: m.usedJSHeapSize } });
 }
 
 // performance.now()-based times to seconds since the epoch.
-const abs = (ms) => ((performance.timeOrigin || 0) + ms) / 1000;
+const abs = (ms) => (performance.timeOrigin + ms) / 1000;
 
 const pick = (e, keys) => {
-  const o = {};
-  for (const k of keys.split(' ')) o[k] = e[k];
+  const o = { size: e.transferSize };
+  for (const k of ('decodedBodySize encodedBodySize ' + keys).split(' ')) if (k) o[k] = e[k];
   return o;
 };
-const SIZES = 'decodedBodySize encodedBodySize';
 
 function perfEntrySpan(e) {
   const type = e.entryType;
   const start = abs(e.startTime);
-  if (type === 'paint') return { op: type, name: e.name, start, end: abs(e.startTime + e.duration), data: undefined };
-  if (type === 'navigation') {
-    if (!e.duration) return null;
-    const data = { size: e.transferSize, ...pick(e, SIZES + ' duration domInteractive domContentLoadedEventStart domContentLoadedEventEnd loadEventStart loadEventEnd domComplete redirectCount') };
-    return { op: 'navigation.' + e.type, name: e.name, start, end: abs(e.domComplete), data };
-  }
+  if (type === 'paint') return span(type, e.name, start, abs(e.startTime + e.duration));
+  if (type === 'navigation')
+    return e.duration && span('navigation.' + e.type, e.name, start, abs(e.domComplete), pick(e, 'duration domInteractive domContentLoadedEventStart domContentLoadedEventEnd loadEventStart loadEventEnd domComplete redirectCount'));
   // fetch and xhr come from the SDK's breadcrumbs, with method and status.
-  if (type !== 'resource' || e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest') return null;
-  return { op: 'resource.' + e.initiatorType, name: e.name, start, end: abs(e.responseEnd), data: { size: e.transferSize, statusCode: e.responseStatus, ...pick(e, SIZES) } };
+  const i = e.initiatorType;
+  return type === 'resource' && i !== 'fetch' && i !== 'xmlhttprequest' && span('resource.' + i, e.name, start, abs(e.responseEnd), { statusCode: e.responseStatus, ...pick(e, '') });
 }
 
-// Web vitals: thresholds (good, poor) as web.dev defines them and Sentry rates them.
-const VITALS = { LCP: ['largest-contentful-paint', 2500, 4000], CLS: ['cumulative-layout-shift', 0.1, 0.25], INP: ['interaction-to-next-paint', 200, 500] };
-
 /**
- * Observes navigation, resource and paint timings and the LCP / CLS / INP web vitals, and hands each as a
- * span to `add`. `getId(node)` gives a node's rrweb id. Returns a function that stops observing.
+ * Observes navigation, resource and paint timings and the LCP / CLS / INP web vitals (thresholds as web.dev
+ * defines them and Sentry rates them), and hands each as a span event to `add`. `getId(node)` gives a node's
+ * rrweb id. Returns a function that stops observing.
  */
 export function observePerformance(add, getId) {
   const observers = [];
-  const ids = (nodes) => {
-    const out = nodes.filter(Boolean).map(getId).filter((id) => id > 0);
-    return out.length ? out : undefined;
-  };
-  const vital = (key, value, at, nodes) => {
-    const [name, good, poor] = VITALS[key];
-    const t = abs(at);
-    add({ op: 'web-vital', name, start: t, end: t, data: { value, size: value, rating: value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor', nodeIds: ids(nodes) } });
+  const vital = (name, value, good, poor, at, nodes) => {
+    const nodeIds = nodes.filter(Boolean).map(getId).filter((id) => id > 0);
+    add(span('web-vital', name, abs(at), undefined, { value, size: value, rating: value <= good ? 'good' : value <= poor ? 'needs-improvement' : 'poor', nodeIds: nodeIds.length ? nodeIds : undefined }));
   };
   const observe = (type, fn, extra) => {
     try {
@@ -142,21 +108,18 @@ export function observePerformance(add, getId) {
       // Entry type not supported by this browser.
     }
   };
-  ['navigation', 'resource', 'paint'].forEach((t) => observe(t, (e) => {
-    const sp = perfEntrySpan(e);
-    if (sp) add(sp);
-  }));
+  for (const t of ['navigation', 'resource', 'paint']) observe(t, (e) => (e = perfEntrySpan(e)) && add(e));
   // LCP: every new candidate is reported (the last one is the page's LCP).
-  observe('largest-contentful-paint', (e) => vital('LCP', e.startTime, e.startTime, [e.element]));
+  observe('largest-contentful-paint', (e) => vital('largest-contentful-paint', e.startTime, 2500, 4000, e.startTime, [e.element]));
   // CLS: the largest session window of layout shifts without recent input (gaps < 1 s, windows ≤ 5 s).
   let cls = 0;
   let win = 0;
   let first = 0;
   let last = 0;
-  let nodes = [];
+  let nodes;
   observe('layout-shift', (e) => {
-    if (e.hadRecentInput) return;
     const t = e.startTime;
+    if (e.hadRecentInput) return;
     if (!win || t - last >= 1000 || t - first >= 5000) {
       win = 0;
       first = t;
@@ -164,24 +127,22 @@ export function observePerformance(add, getId) {
     }
     win += e.value;
     last = t;
-    nodes.push(...(e.sources || []).map((x) => x.node));
-    if (win > cls) vital('CLS', (cls = win), t, nodes);
+    for (const x of e.sources || []) nodes.push(x.node);
+    if (win > cls) vital('cumulative-layout-shift', (cls = win), 0.1, 0.25, t, nodes);
   });
   // INP: the slowest interaction so far (web-vitals takes the 98th percentile; below 50 interactions that
   // is the slowest one).
   let inp = 0;
-  observe('event', (e) => {
-    if (e.interactionId && e.duration > inp) vital('INP', (inp = e.duration), e.startTime, [e.target]);
-  }, { durationThreshold: 40 });
+  observe('event', (e) => e.interactionId && e.duration > inp && vital('interaction-to-next-paint', (inp = e.duration), 200, 500, e.startTime, [e.target]), { durationThreshold: 40 });
   return () => observers.forEach((o) => o.disconnect());
 }
 
 // ---- DOM breadcrumbs: ui.click, ui.input, ui.multiClick ----
 
 /** Sentry's selector-like description of an element: `body > main > button#send.primary[type="button"]`. */
-export function describe(el, maskAttr) {
+function describe(el, maskAttr) {
   const parts = [];
-  for (let n = el; n && n.tagName && n.tagName !== 'HTML' && parts.length < 5; n = n.parentNode) {
+  for (let n = el; n?.tagName && n.tagName !== 'HTML' && parts.length < 5; n = n.parentNode) {
     let s = n.getAttribute('data-sentry-component');
     if (!s) {
       s = [n.tagName.toLowerCase() + (n.id ? '#' + n.id : ''), ...n.classList].join('.');
@@ -194,27 +155,26 @@ export function describe(el, maskAttr) {
 }
 
 /** The clicked element Sentry names: the closest button or link, else the target. */
-export function clickTarget(t) {
-  const el = t && t.nodeType === 1 ? t : t && t.parentElement;
-  return (el && el.closest && el.closest('button,a')) || el;
-}
+const clickTarget = (t) => {
+  const el = t?.nodeType === 1 ? t : t?.parentElement;
+  return el?.closest?.('button,a') || el;
+};
 
 /** A `ui.*` breadcrumb for an element, with its rrweb id and snapshot from the recorder's mirror. */
-export function domCrumb(category, el, mirror, maskAttr) {
+function domCrumb(category, el, mirror, maskAttr) {
   let data = {};
-  const id = el ? mirror.getId(el) : -1;
+  const id = mirror.getId(el);
   const meta = id > 0 && mirror.getMeta(el);
-  if (meta && meta.type === 2) {
+  if (meta?.type === 2) {
     const attributes = {};
     for (const k of RECORDED_ATTRS) {
       const v = meta.attributes[k];
       if (v !== undefined) attributes[k.includes('test') ? 'testId' : k] = v;
     }
-    const textContent = (meta.childNodes || []).filter((c) => c.type === 3 && c.textContent).map((c) => c.textContent.trim()).join('');
+    const textContent = (meta.childNodes || []).map((c) => (c.type === 3 && c.textContent?.trim()) || '').join('');
     data = { nodeId: id, node: { id, tagName: meta.tagName, textContent, attributes } };
   }
-  const message = guard(describe)(el, maskAttr) || '<unknown>';
-  return { timestamp: now() / 1000, type: 'default', category, message, data };
+  return { timestamp: sec(), type: 'default', category, message: guard(describe)(el, maskAttr) || '<unknown>', data };
 }
 
 /**
@@ -224,38 +184,34 @@ export function domCrumb(category, el, mirror, maskAttr) {
  */
 export function watchDom(add, mirror, maskAttr) {
   let clicks = [];
-  let typing = null;
-  let typingTimer = 0;
-  let lastClick = null;
+  let typing;
+  let typingTimer;
+  let lastClick;
   let lastClickAt = 0;
-
-  // Only buttons, links that stay on the page and submit/button inputs are judged (handleClick.ts).
-  const JUDGED = 'button,a:not([download]):not([target]),a[target=_self]:not([download]),input[type=submit],input[type=button]';
 
   const onClick = (e) => {
     const el = clickTarget(e.target);
     if (!el) return;
     // Repeated clicks on one element, each within 1 s of the last, make one breadcrumb (as the SDK's DOM
     // instrumentation does); the detector counts them from the recording.
-    const t = now();
+    const t = Date.now();
     const again = el === lastClick && t - lastClickAt < 1000;
     lastClick = el;
     lastClickAt = t;
     if (again) return;
     const crumb = domCrumb('ui.click', el, mirror, maskAttr);
     add(crumb);
-    if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !el.matches(JUDGED) || !crumb.data.nodeId) return;
+    // Only buttons, links that stay on the page and submit/button inputs are judged (handleClick.ts), 7 s after
+    // the click: repeated clicks on a page that answered (its first DOM change after the click came within 3 s)
+    // are a ui.multiClick. (Sentry calls the unanswered ones slow clicks; that breadcrumb is not made here.)
+    if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !crumb.data.nodeId) return;
+    if (!el.matches('button,a:not([download]):not([target]),a[target=_self]:not([download]),input[type=submit],input[type=button]')) return;
     const c = { node: el, at: t, count: 0 };
     clicks.push(c);
-    // Judged CLICK_TIMEOUT_MS later: repeated clicks on a page that answered (its first DOM change after the
-    // click came within SLOW_MS) are
-    // a ui.multiClick. (Sentry calls the unanswered ones slow clicks; that breadcrumb is not made here.)
     setTimeout(() => {
       clicks = clicks.filter((x) => x !== c);
-      if (c.count > 1 && c.changed <= SLOW_MS) {
-        add({ ...crumb, category: 'ui.multiClick', data: { ...crumb.data, url: location.href, clickCount: c.count, metric: true } });
-      }
-    }, CLICK_TIMEOUT_MS);
+      if (c.count > 1 && c.changed <= 3000) add({ ...crumb, category: 'ui.multiClick', data: { ...crumb.data, url: location.href, clickCount: c.count, metric: true } });
+    }, 7000);
   };
 
   // One ui.input per element and burst of typing (the SDK's DOM instrumentation debounces keypresses by 1 s).
@@ -264,7 +220,7 @@ export function watchDom(add, mirror, maskAttr) {
     if (typing !== el) add(domCrumb('ui.input', el, mirror, maskAttr));
     typing = el;
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => (typing = null), 1000);
+    typingTimer = setTimeout(() => (typing = 0), 1000);
   };
 
   const offs = [listen(document, 'click', onClick), listen(document, 'keypress', onKeypress)];
@@ -274,7 +230,7 @@ export function watchDom(add, mirror, maskAttr) {
       if (ev.type !== 3) return;
       // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet.
       if ([0, 7, 8, 9, 13, 14, 15].includes(d.source)) {
-        for (const c of clicks) if (c.changed === undefined) c.changed = ev.timestamp - c.at;
+        for (const c of clicks) c.changed ??= ev.timestamp - c.at;
       } else if (d.source === 2 && d.type === 2) {
         const node = clickTarget(mirror.getNode(d.id));
         for (const c of clicks) if (c.node === node) c.count++;

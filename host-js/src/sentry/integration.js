@@ -6,20 +6,23 @@
 // / recordDroppedEvent, and @sentry/core's exported functions. Where this follows Sentry's own replay, the file
 // of getsentry/sentry-javascript packages/replay-internal it follows is named.
 import { record } from '@sentry-internal/rrweb';
-import { debug, normalize, isSentryRequestUrl, getClient, getCurrentScope } from '@sentry/core';
 // The engine core is ringflate's own, shared with startReplay (one copy in an app that uses both).
 import { createEngine } from 'ringflate';
 import { recordOptions } from './recording.js';
-import { breadcrumbEvent, spanEvent, copyBreadcrumb, networkSpan, historySpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
-import { sameCore, prepareReplayEvent, replayEnvelope, readResponse } from './envelope.js';
+import { breadcrumbEvent, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
+import { prepareReplayEvent, replayEnvelope, readResponse, debug, normalize, isSentryRequestUrl, getClient, getCurrentScope } from './envelope.js';
 
-const ACTIVITY = ['pointerdown', 'keydown', 'scroll', 'touchstart'];
-
+/**
+ * Whether this module's `@sentry/core` is the client's. A second copy (an app bundling two SDK versions,
+ * e.g. @sentry/electron's own beside a newer one) keeps its scopes in a different carrier: its
+ * getCurrentScope() would be an empty scope of its own, so scope data is left out rather than taken from it.
+ */
+const sameCore = (client) => guard(getClient)() === client;
 
 /** Writes `ringflate: <text>` on the SDK's logger (shown with `debug: true`). */
 const log = guard((client, text, level = 'error') => {
   // A second @sentry/core copy has its own logger switch: turn it on when the client asked for debug.
-  if (!sameCore(client) && client.getOptions().debug && !debug.isEnabled()) debug.enable();
+  if (!sameCore(client) && client.getOptions().debug) debug.enable();
   debug[level]('ringflate: ' + text);
 });
 
@@ -29,45 +32,45 @@ const log = guard((client, text, level = 'error') => {
  */
 export function ringflateReplay(options) {
   const o = options || {};
-  let setUp = false;
-  let state = null;
+  let state;
 
   // Sentry.init without a dsn sets up no integration at all: say so once the SDK has had its chance.
   setTimeout(guard(() => {
     const c = getClient();
-    if (!setUp && c && !c.getDsn()) log(c, 'Sentry.init has no dsn, so no replay is recorded');
+    if (!state && c && !c.getDsn()) log(c, 'Sentry.init has no dsn: no replay is recorded');
   }));
+  const mode = () => state?.mode?.();
 
   return {
     name: 'RingflateReplay',
     afterAllSetup(client) {
-      setUp = true;
+      state = {};
       try {
-        state = start(client, o);
+        state = start(client, o) || state;
       } catch (e) {
         log(client, 'could not start: ' + e);
       }
     },
     processEvent(event, hint) {
       try {
-        return state ? state.processEvent(event, hint || {}) : event;
+        return state.processEvent ? state.processEvent(event, hint || {}) : event;
       } catch {
         return event;
       }
     },
-    /** The current replay id while recording. */
     // Streamed spans carry the replay id (src/integration.ts processSpan).
-    processSpan: guard((span) => {
-      const m = state && state.mode();
-      const a = m && (span.attributes = span.attributes || {});
-      if (a && !a['sentry.replay_id']) a['sentry.replay_id'] = state.engine.replayId;
+    processSpan: guard((s) => {
+      const m = mode();
+      const a = m && (s.attributes ||= {});
+      if (a) a['sentry.replay_id'] ||= state.engine.replayId;
       if (m === 'buffer') a['sentry._internal.replay_is_buffering'] = true;
     }),
-    getReplayId: () => (state && state.mode() ? state.engine.replayId : undefined),
+    /** The current replay id while recording. */
+    getReplayId: () => (mode() ? state.engine.replayId : undefined),
     /** Buffer mode: sends the buffered history now and continues as a session; session mode: sends what is pending. */
-    flush: () => state && state.engine.flush(),
+    flush: () => state?.engine?.flush(),
     /** Sends what is pending and stops recording. */
-    stop: () => state && state.stop(),
+    stop: () => state?.stop?.(),
   };
 }
 
@@ -79,7 +82,7 @@ function start(client, o) {
   const not = (why) => say(why + ': not starting');
   // Sentry de-duplicates integrations by name only, so its own replay can be installed beside this one.
   if (client.getIntegrationByName('Replay')) return not("Sentry's replayIntegration is installed too; remove one");
-  if (!o.workerUrl) return not('ringflateReplay needs workerUrl, the URL of ringflate-worker.js on your site');
+  if (!o.workerUrl) return not('ringflateReplay needs workerUrl (the URL of ringflate-worker.js)');
   if (sessionSampleRate == null && errorSampleRate == null) return not('replaysSessionSampleRate and replaysOnErrorSampleRate are unset');
   const withScope = sameCore(client);
   if (!withScope) say('a second @sentry/core is bundled: replay events miss the scope data', 'warn');
@@ -87,17 +90,17 @@ function start(client, o) {
   const rec = recordOptions(o);
   const mirror = record.mirror;
   const limits = {};
-  const posted = new Set(); // error ids already handed to the worker
+  const drawn = new Map(); // buffer mode: error id → its draw, until the error was sent
   let names = new Set(); // span / transaction names for the next segment's segment_names
-  let stopRecording = null;
-  let dom = null;
-  let stopPerf = null;
+  let stopRecording;
+  let dom;
+  let stopPerf;
   let firstSegment = true; // nothing handed over yet in this replay: checkouts carry the options event
-  let lastEvent = null; // the last replay_event prepared, for the unload path
+  let lastEvent; // the last replay_event prepared, for the unload path
   let queue = Promise.resolve();
-  let awaitingBuffer = false; // a sampled error asked for the buffer; until it is sent the DSC has no replay_id
-  let done = false; // the replay ended here (stop(), a refusal, a rate limit)
-  let refused = false; // Sentry refused or rate-limited a segment: nothing more is sent
+  let awaitingBuffer; // a sampled error asked for the buffer; until it arrives the DSC has no replay_id
+  let done; // the replay ended here (stop(), a refusal, a rate limit)
+  let refused; // Sentry refused or rate-limited a segment: nothing more is sent
   let offs = [];
 
   // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
@@ -108,64 +111,41 @@ function start(client, o) {
     if (d) id ? (d.replay_id = id) : delete d.replay_id;
   });
 
-  const addCustom = (ev) => stopRecording && engine.add([ev]);
-  const addSpan = (s) => addCustom(spanEvent(s));
-  const addCrumb = (b) => addCustom(breadcrumbEvent(b, normalize));
-  const addMemory = () => {
-    const m = memorySpan();
-    if (m) addSpan(m);
-  };
-
-  // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
-  const optionsEvent = () => ({
-    type: 5,
-    timestamp: Date.now(),
-    data: {
-      tag: 'options',
-      payload: {
-        shouldRecordCanvas: false,
-        sessionSampleRate,
-        errorSampleRate,
-        useCompressionOption: true,
-        ...rec.flags, // maskAllText, maskAllInputs, blockAllMedia
-        useCompression: true,
-        networkDetailHasUrls: false,
-        networkCaptureBodies: true,
-        networkRequestHasHeaders: true,
-        networkResponseHasHeaders: true,
-      },
-    },
-  });
+  const add = (ev) => ev && stopRecording && engine.add([ev]);
+  const addCrumb = (b) => add(b && breadcrumbEvent(b, normalize));
 
   const startRecording = () => {
     if (stopRecording || done) return;
     dom = watchDom(addCrumb, mirror, rec.maskAttr);
-    stopPerf = observePerformance(addSpan, (n) => mirror.getId(n));
-    stopRecording = guard(record)(
-      {
-        ...rec.options,
-        emit: guard((ev) => {
-          dom.rrwebEvent(ev);
-          engine.add([ev]);
-          if (ev.type === 2 && firstSegment) engine.add([optionsEvent()]);
-        }),
-      },
-    );
-    if (stopRecording) addMemory();
+    stopPerf = observePerformance(add, (n) => mirror.getId(n));
+    stopRecording = guard(record)({
+      ...rec.options,
+      emit: guard((ev) => {
+        dom.rrwebEvent(ev);
+        engine.add([ev]);
+        // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
+        if (ev.type === 2 && firstSegment) {
+          const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec.flags, useCompression: true, networkDetailHasUrls: false };
+          for (const k of ['CaptureBodies', 'RequestHasHeaders', 'ResponseHasHeaders']) payload['network' + k] = true;
+          engine.add([{ type: 5, timestamp: Date.now(), data: { tag: 'options', payload } }]);
+        }
+      }),
+    });
+    if (stopRecording) add(memorySpan());
     else say('the recorder failed to start');
   };
 
   const stopRrweb = () => {
-    if (stopRecording) guard(stopRecording)();
-    if (dom) dom.stop();
-    if (stopPerf) stopPerf();
-    stopRecording = dom = stopPerf = null;
+    guard(stopRecording)?.();
+    dom?.stop();
+    stopPerf?.();
+    stopRecording = dom = stopPerf = 0;
   };
 
   // Calls `fn` once at the next user input.
   const onInput = (fn) => {
     const off = () => offs.forEach((x) => x());
-    offs = ACTIVITY.map((t) => listen(globalThis, t, () => (off(), done || fn())));
+    offs = ['pointerdown', 'keydown', 'scroll', 'touchstart'].map((t) => listen(globalThis, t, () => (off(), done || fn())));
   };
 
   const stopReplay = (why) => {
@@ -180,56 +160,53 @@ function start(client, o) {
     if (why) say('replay stopped: ' + why, 'warn');
   };
 
-  // Sends one envelope; retries after 5, 10 and 30 s when there was no answer, stops on a refusal or a rate
-  // limit (src/util/sendReplay.ts, src/replay.ts _runFlush).
-  const send = (env, n = 0) =>
+  // Sends one segment's envelope; once the client's transport answered without an error status the worker is
+  // told (`sent`: it deletes what it kept of the segment). Retries after 5, 10 and 30 s when there was no answer,
+  // stops on a refusal or a rate limit (src/util/sendReplay.ts, src/replay.ts _runFlush).
+  const send = (env, seg, n = 0) =>
     Promise.resolve(client.sendEnvelope(env))
       .then((resp) => readResponse(resp, limits), () => 'retry')
       .then((verdict) => {
-        if (verdict === 'ok' || refused) return;
-        if (verdict === 'retry' && n < 3) return new Promise((r) => setTimeout(r, 5000 * [1, 2, 6][n])).then(() => send(env, n + 1));
+        if (verdict === 'ok') return engine.sent(seg);
+        if (refused) return;
+        if (verdict === 'retry' && n < 3) return new Promise((r) => setTimeout(r, 5000 * [1, 2, 6][n])).then(() => send(env, seg, n + 1));
         refused = true;
         const limited = readResponse({ statusCode: 200 }, limits) === 'stop';
         guard(() => client.recordDroppedEvent(limited ? 'ratelimit_backoff' : 'send_error', 'replay'))();
         stopReplay(limited ? 'rate limited by Sentry' : verdict === 'retry' ? 'Sentry could not be reached' : 'Sentry refused a segment');
       });
 
-  const takeNames = () => {
-    const n = [...names];
+  // The replay_event of a segment: the worker's, completed with the SDK's event processing (envelope.js), with
+  // the names collected until now.
+  const prepare = (seg, n = [...names]) => {
     names = new Set();
-    return n;
+    return (then) => prepareReplayEvent(client, JSON.parse(seg.replayEvent), n, withScope, then);
   };
 
   const onSegment = (seg) => {
     firstSegment = false;
     if (awaitingBuffer) markDsc(engine.replayId);
     awaitingBuffer = false;
-    const base = JSON.parse(seg.replayEvent);
-    const segmentNames = takeNames();
-    addMemory();
-    queue = queue.then(() =>
-      new Promise((resolve) =>
-        prepareReplayEvent(client, base, segmentNames, withScope, (ev) => {
-          if (ev && !refused) resolve(send(replayEnvelope(client, (lastEvent = ev), seg.body)));
-          else resolve();
-        }),
-      ),
-    );
+    add(memorySpan());
+    const p = prepare(seg);
+    queue = queue.then(() => new Promise((resolve) => p((ev) => resolve(ev && !refused && send(replayEnvelope(client, (lastEvent = ev), seg.body), seg)))));
   };
 
-  // Unload: the worker has no time to answer, so the open segment it already streamed back is sent now.
-  // Sentry's fetch transport starts its (keepalive) request inside sendEnvelope, synchronously.
+  // Unload: the worker has no time to answer, so the open segment is sent now: what the worker streamed back plus
+  // the events it had not streamed yet (the core's unload body). Sentry's fetch transport starts its (keepalive)
+  // request inside sendEnvelope, synchronously.
   const offHide = listen(globalThis, 'pagehide', () => {
     const p = engine.partial();
+    let ev;
     if (!p || done) return;
-    const base = JSON.parse(p.replayEvent);
-    let ev = null;
-    prepareReplayEvent(client, base, takeNames(), withScope, (e) => (ev = e));
+    prepare(p)((e) => (ev = e));
     // An asynchronous event processor would answer too late: reuse what the last segment's processing gave.
+    const base = JSON.parse(p.replayEvent);
     if (!ev && lastEvent) ev = { ...lastEvent, ...base, event_id: base.replay_id, segment_names: [] };
     if (!ev) return;
-    client.sendEnvelope(replayEnvelope(client, ev, p.body));
+    const r = client.sendEnvelope(replayEnvelope(client, ev, p.body));
     engine.delivered(p);
+    Promise.resolve(r).then((resp) => readResponse(resp, limits) === 'ok' && engine.sent(p));
   });
   const offVisible = listen(document, 'visibilitychange', () => engine.hidden(document.visibilityState === 'hidden'));
 
@@ -240,6 +217,8 @@ function start(client, o) {
       if (s.mode !== 'off') startRecording();
     },
     onSegment,
+    // A worker that stopped answering is replaced; its open segment, completed by the core, is sent like a segment.
+    onRescue: onSegment,
     onCheckout: () => stopRecording && guard(record.takeFullSnapshot)(true),
     onPause() {
       stopRrweb();
@@ -251,7 +230,7 @@ function start(client, o) {
       if (reason === 'idle' || reason === 'maxDuration') onInput(engine.restart);
     },
     // Without a code the worker could not be created, loaded or started: nothing will be recorded.
-    onError: (e) => log(client, e.message.slice(11) + (e.code ? '' : ' (no replay is recorded)')),
+    onError: (e) => say(e.message.slice(11) + (e.code ? '' : ' (no replay is recorded)')),
   };
   // The core calls these from the worker's messages: none of them may throw into the page.
   for (const k in callbacks) callbacks[k] = guard(callbacks[k]);
@@ -264,50 +243,57 @@ function start(client, o) {
       bufferMs: o.bufferMs,
       maxBufferBytes: o.maxBufferBytes,
       minReplayDurationMs: o.minReplayDuration,
+      maxReplayDurationMs: o.maxReplayDuration,
       sentryClient: true,
     },
-    batchMs: o.batchMs,
+    // One message a second: the worker answers each batch with a partial, and the unload body holds the events of
+    // batches not reported yet, so a longer window costs nothing on unload and saves main-thread time.
+    batchMs: o.batchMs ?? 1000,
   });
 
   const on = (hook, fn) => client.on(hook, guard(fn));
   on('beforeAddBreadcrumb', (crumb, hint) => {
     const c = crumb.category;
+    const d = crumb.data;
     if (!stopRecording) return;
     if (c === 'fetch' || c === 'xhr') {
       const s = networkSpan(crumb, hint);
-      if (s && !isSentryRequestUrl(s.name, client)) addSpan(s);
+      if (s && !isSentryRequestUrl(s.data.payload.description, client)) add(s);
       return;
     }
-    if (c === 'navigation' && crumb.data && crumb.data.to) addSpan(historySpan(crumb));
-    const b = copyBreadcrumb(crumb, normalize);
-    if (b) addCrumb(b);
+    if (c === 'navigation' && d?.to) add(span('navigation.push', d.to, crumb.timestamp || sec(), undefined, { previous: d.from }));
+    addCrumb(copyBreadcrumb(crumb, normalize));
   });
 
   const addName = (n) => n && names.size < 100 && names.add(n);
-  // Error ids and trace ids reach the next segment once their events were sent (src/coreHandlers/handleAfterSendEvent.ts).
+  // Error ids and trace ids reach the next segment once their events were sent, and a sampled error sends the
+  // buffer only then (src/coreHandlers/handleAfterSendEvent.ts).
   on('afterSendEvent', (event, resp) => {
-    const code = resp && resp.statusCode;
-    if (!(code >= 200 && code < 300) || !mode()) return;
+    const code = resp?.statusCode;
+    const ok = code >= 200 && code < 300;
     const id = event.event_id;
-    if (event.type === 'transaction') {
-      const t = event.contexts && event.contexts.trace;
-      if (t && t.trace_id) engine.trace(t.trace_id);
+    const d = drawn.get(id);
+    const m = mode();
+    drawn.delete(id);
+    if (!m) return;
+    if (d) {
+      // One `error` per draw (the worker counts them); an error not sent links nothing and sends no buffer.
+      if (d.r === engine.replayId && engine.error(ok ? id : undefined, ok && d.s) && m === 'buffer') awaitingBuffer = true;
+    } else if (ok && event.type === 'transaction') {
+      const t = event.contexts?.trace?.trace_id;
+      if (t) engine.trace(t);
       addName(event.transaction);
-    } else if (!event.type && mode() === 'session' && id && !posted.has(id)) {
-      // Buffer mode: only exceptions take a draw (in processEvent); other error events are not linked.
-      posted.add(id);
-      engine.error(id);
-    }
+    } else if (ok && !event.type && m === 'session') engine.error(id);
   });
   // Streamed spans name their segment the same way (src/coreHandlers/handleProcessSegmentSpan.ts).
-  on('processSegmentSpan', (span) => {
+  on('processSegmentSpan', (s) => {
     if (!mode()) return;
-    if (span.trace_id) engine.trace(span.trace_id);
-    addName(span.name);
+    if (s.trace_id) engine.trace(s.trace_id);
+    addName(s.name);
   });
   // The dynamic sampling context carries the replay id in session mode (src/util/addGlobalListeners.ts).
   on('createDsc', (dsc) => {
-    if (mode() === 'session' && !awaitingBuffer && !done) dsc.replay_id = engine.replayId;
+    if (mode() === 'session' && !awaitingBuffer) dsc.replay_id = engine.replayId;
   });
 
   function mode() {
@@ -325,13 +311,13 @@ function start(client, o) {
       if (type === 'replay_event') delete event.breadcrumbs;
       if (!m || (type && type !== 'transaction')) return event;
       // Errors thrown inside the recorder are not the app's.
-      if (!type && hint.originalException && hint.originalException.__rrweb__) return null;
+      if (!type && hint.originalException?.__rrweb__) return null;
       let tag = m === 'session';
-      const md = event.sdkProcessingMetadata;
-      // Buffer mode: only exceptions can send the buffer, answered now from the worker's pre-drawn draws.
-      if (!type && m === 'buffer' && event.exception && !(md && md.hasDefaultSyntheticStacktrace)) {
-        posted.add(event.event_id);
-        tag = awaitingBuffer = engine.error(event.event_id);
+      // Buffer mode: only exceptions take a draw, answered now from the worker's pre-drawn draws; the error is
+      // posted (and a sampled one sends the buffer) once it was sent, in afterSendEvent.
+      if (!type && m === 'buffer' && event.exception && !event.sdkProcessingMetadata?.hasDefaultSyntheticStacktrace) {
+        tag = engine.draw();
+        drawn.set(event.event_id, { r: engine.replayId, s: tag });
       }
       if (tag) event.tags = { ...event.tags, replayId: engine.replayId };
       return event;

@@ -5,6 +5,9 @@ use super::json::RawJson;
 use super::protocol::{check_fields, Value, CONFIG_FIELDS};
 use crate::deflate::DEFAULT_LEVEL;
 
+/// The longest a replay runs (`maxReplayDurationMs`: its default and maximum).
+pub const MAX_REPLAY_MS: u64 = 60 * 60_000;
+
 /// Fixed limits of the segment rules. Public so that tests can shrink them; the
 /// protocol does not expose them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +22,7 @@ pub struct Limits {
     pub pause_after_ms: u64,
     /// A session expires after this long without user activity.
     pub idle_expire_ms: u64,
-    /// …or this long after it started.
+    /// …or this long after it started (`maxReplayDurationMs`).
     pub max_replay_ms: u64,
     /// UTF-16 units of events in one segment (the host's cap).
     pub max_segment_utf16: u64,
@@ -31,6 +34,12 @@ pub struct Limits {
     pub max_ids: usize,
     /// Deflate level.
     pub level: u32,
+    /// Bytes kept in persistent storage at most (the oldest units go first)…
+    pub store_max_bytes: u64,
+    /// …and for at most this long.
+    pub store_max_age_ms: u64,
+    /// Buffer-mode history is saved at most this often (at once while hidden).
+    pub store_interval_ms: u64,
 }
 
 impl Default for Limits {
@@ -38,10 +47,10 @@ impl Default for Limits {
         Limits {
             flush_delay_ms: 5_000,
             flush_max_delay_ms: 5_500,
-            partial_interval_ms: 1_000,
+            partial_interval_ms: 250,
             pause_after_ms: 5 * 60_000,
             idle_expire_ms: 15 * 60_000,
-            max_replay_ms: 60 * 60_000,
+            max_replay_ms: MAX_REPLAY_MS,
             max_segment_utf16: 20_000_000,
             // Relay's limit is 10 MiB per recording item; the margin covers what
             // the compressor still holds, the envelope headers and the trailer.
@@ -49,6 +58,9 @@ impl Default for Limits {
             draw_batch: 32,
             max_ids: 100,
             level: DEFAULT_LEVEL,
+            store_max_bytes: 10 * 1024 * 1024,
+            store_max_age_ms: 24 * 60 * 60_000,
+            store_interval_ms: 1_000,
         }
     }
 }
@@ -167,6 +179,9 @@ impl Config {
         if let Some(x) = ms("minReplayDurationMs", 1e12)? {
             // Sentry caps minReplayDuration at 50 s.
             c.min_replay_duration_ms = x.min(50_000);
+        }
+        if let Some(x) = ms("maxReplayDurationMs", MAX_REPLAY_MS as f64)? {
+            c.limits.max_replay_ms = x;
         }
         let dsn = text("dsn");
         let tunnel = text("tunnel");

@@ -33,9 +33,10 @@ mod replay;
 mod sample;
 mod scan;
 mod segments;
+mod store;
 mod timers;
 
-pub use config::{envelope_url, Config, Limits, Target};
+pub use config::{envelope_url, Config, Limits, Target, MAX_REPLAY_MS};
 pub use json::RawJson;
 pub use output::{Fields, Kind, Mode, Output, ReplayType, Segment, Stats, Stop, Wire};
 pub use protocol::{
@@ -44,14 +45,49 @@ pub use protocol::{
 pub use replay::Engine;
 pub use sample::{draw, session_value};
 pub use scan::{split_batch, utf16_len, Scanned};
+pub use store::{Store, StoreOp};
 
-/// Routes host messages (as [`Value`]s) to the engine and rejects malformed ones.
+/// Routes host messages (as [`Value`]s) to the engine and rejects malformed
+/// ones, and keeps what must survive the page in a [`Store`] when there is one.
 #[derive(Default)]
 pub struct Driver {
     engine: Option<Engine>,
+    store: Option<Store>,
 }
 
 impl Driver {
+    /// Persistent storage is available: `records` is what it holds (see
+    /// [`Store::load`]). Called before the first message, or never (memory only).
+    pub fn load(
+        &mut self,
+        owner: String,
+        live: &[String],
+        records: Vec<(String, Vec<u8>)>,
+        now: u64,
+    ) {
+        self.store = Some(Store::load(owner, live, records, now, &Limits::default()));
+    }
+
+    /// The storage requests to perform, in order (none without storage).
+    pub fn take_store_ops(&mut self) -> Vec<StoreOp> {
+        self.store.as_mut().map_or_else(Vec::new, Store::take_ops)
+    }
+
+    /// After every call: what to keep, and the storage figures in `stats`.
+    fn keep(&mut self, mut out: Vec<Output>, now: u64) -> Vec<Output> {
+        if let (Some(st), Some(e)) = (self.store.as_mut(), self.engine.as_mut()) {
+            let l = e.cfg.limits.clone();
+            st.observe(&out, e, now, &l);
+            st.save_ring(e, now, &l);
+        }
+        for o in &mut out {
+            if let (Output::Stats(s), Some(st)) = (o, self.store.as_ref()) {
+                s.stored_bytes = st.bytes();
+                s.store_dropped = st.dropped;
+            }
+        }
+        out
+    }
     pub fn engine(&self) -> Option<&Engine> {
         self.engine.as_ref()
     }
@@ -59,7 +95,7 @@ impl Driver {
     /// Handles one message. `random` is only used by `start`.
     pub fn handle(&mut self, msg: &Value, now: u64, random: [u8; 16]) -> Vec<Output> {
         match self.route(msg, now, random) {
-            Ok(out) => out,
+            Ok(out) => self.keep(out, now),
             Err((code, message)) => vec![Output::Rejected {
                 of: match msg.get("op") {
                     Value::Str(s) => Some(s.clone()),
@@ -78,6 +114,26 @@ impl Driver {
         random: [u8; 16],
     ) -> Result<Vec<Output>, protocol::Rejection> {
         let op = parse_op(msg)?;
+        // Ops that need no replay.
+        match op {
+            Op::Ping => return Ok(vec![Output::Pong]),
+            Op::Sent {
+                replay_id,
+                segment_id,
+            } => {
+                if let Some(st) = self.store.as_mut() {
+                    st.sent(replay_id, segment_id);
+                }
+                return Ok(Vec::new());
+            }
+            Op::Forget => {
+                if let Some(st) = self.store.as_mut() {
+                    st.forget();
+                }
+                return Ok(Vec::new());
+            }
+            _ => {}
+        }
         if let Op::Start {
             config,
             session,
@@ -93,7 +149,33 @@ impl Driver {
             let mut cfg =
                 Config::from_value(config).map_err(|e| (Code::BadField, format!("start: {e}")))?;
             cfg.url = url.map(str::to_string);
-            let (engine, out) = Engine::start(cfg, session, now, random);
+            // The first start of a page load: what earlier loads left goes first.
+            let mut continues = Engine::continues(&cfg, session, now);
+            let handed = self.store.as_mut().map(|st| {
+                st.hand_over(
+                    continues
+                        .as_ref()
+                        .map(|p| (p.id.as_str(), p.segment_id, p.mode == Mode::Buffer)),
+                )
+            });
+            if let (Some(p), Some(h)) = (continues.as_mut(), handed.as_ref()) {
+                p.segment_id = p.segment_id.max(h.floor);
+            }
+            let (mut engine, started) = Engine::start_from(cfg, continues, now, random);
+            let mut out: Vec<Output> = Vec::new();
+            if let Some(h) = handed {
+                out.extend(h.segments.into_iter().map(Output::Segment));
+                let (keys, pieces): (Vec<_>, Vec<_>) = h
+                    .gens
+                    .into_iter()
+                    .map(|(unit, start_at, piece)| ((unit, piece.bytes.len()), (start_at, piece)))
+                    .unzip();
+                let ids = engine.restore_ring(pieces);
+                if let Some(st) = self.store.as_mut() {
+                    st.kept_gens(keys, ids);
+                }
+            }
+            out.extend(started);
             self.engine = Some(engine);
             return Ok(out);
         }
@@ -108,7 +190,7 @@ impl Driver {
             ));
         };
         Ok(match op {
-            Op::Events { json } => e.events(json, now),
+            Op::Events { json, seq } => e.events_seq(json, seq, now),
             Op::Error { event_id, sampled } => e.error(event_id, sampled, now),
             Op::Trace { trace_id } => e.trace(trace_id, now),
             Op::Hidden(hidden) => e.hidden(hidden, now),
@@ -116,12 +198,13 @@ impl Driver {
             Op::Stop => e.stop(now),
             Op::Resume => e.resume(now),
             // Handled above.
-            Op::Start { .. } => Vec::new(),
+            Op::Start { .. } | Op::Sent { .. } | Op::Ping | Op::Forget => Vec::new(),
         })
     }
 
     pub fn tick(&mut self, now: u64) -> Vec<Output> {
-        self.engine.as_mut().map_or_else(Vec::new, |e| e.tick(now))
+        let out = self.engine.as_mut().map_or_else(Vec::new, |e| e.tick(now));
+        self.keep(out, now)
     }
 
     pub fn next_wake(&self) -> Option<u64> {

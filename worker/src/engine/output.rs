@@ -97,6 +97,10 @@ pub struct Stats {
     /// Generations dropped because of `maxBufferBytes`.
     pub dropped_generations: u64,
     pub dropped_bytes: u64,
+    /// Bytes in persistent storage, and units (segments, generations) dropped
+    /// from it by its byte cap or age limit.
+    pub stored_bytes: u64,
+    pub store_dropped: u64,
 }
 
 /// What the worker posts to the host.
@@ -122,6 +126,13 @@ pub enum Output {
     /// is the complete body.
     Partial {
         segment_id: u16,
+        /// The last `events.seq` whose events this partial holds (0 before any).
+        seq: u64,
+        /// Events in the open segment so far.
+        event_count: u32,
+        /// Adler-32 of the segment's text so far: `[` and its events joined
+        /// by `,` (no closing `]`).
+        adler: u32,
         chunk: Vec<u8>,
         head: Vec<u8>,
         tail: Vec<u8>,
@@ -139,6 +150,8 @@ pub enum Output {
         message: String,
     },
     Stats(Stats),
+    /// The answer to `ping`.
+    Pong,
 }
 
 /// Why a replay ended (`stopped.reason`).
@@ -217,6 +230,7 @@ impl Output {
             Output::Segment(_) => "segment",
             Output::Rejected { .. } => "rejected",
             Output::Stats(_) => "stats",
+            Output::Pong => "pong",
         };
         let mut f: Fields = vec![("rf", Num(1.0)), ("op", Str(op))];
         match self {
@@ -233,10 +247,13 @@ impl Output {
             ]),
             Output::Draws(draws) => f.push(("draws", Bools(draws))),
             Output::Session(v) => f.push(("value", Str(v))),
-            Output::Checkout | Output::Pause => {}
+            Output::Checkout | Output::Pause | Output::Pong => {}
             Output::Stopped(reason) => f.push(("reason", Str(reason.name()))),
             Output::Partial {
                 segment_id,
+                seq,
+                event_count,
+                adler,
                 chunk,
                 head,
                 tail,
@@ -246,6 +263,9 @@ impl Output {
             } => {
                 f.extend([
                     ("segmentId", Num(f64::from(*segment_id))),
+                    ("seq", Num(*seq as f64)),
+                    ("eventCount", Num(f64::from(*event_count))),
+                    ("adler", Num(f64::from(*adler))),
                     ("chunk", Bytes(chunk)),
                     ("head", Bytes(head)),
                     ("tail", Bytes(tail)),
@@ -282,6 +302,8 @@ impl Output {
                 ("bufferBytes", Num(s.buffer_bytes as f64)),
                 ("droppedGenerations", Num(s.dropped_generations as f64)),
                 ("droppedBytes", Num(s.dropped_bytes as f64)),
+                ("storedBytes", Num(s.stored_bytes as f64)),
+                ("storeDropped", Num(s.store_dropped as f64)),
             ]),
         }
         (op, f)

@@ -227,7 +227,7 @@ pub const HOST_OPS: &[(&str, &[Field])] = &[
             opt("url", Ty::Str),
         ],
     ),
-    ("events", &[req("json", Ty::Str)]),
+    ("events", &[req("json", Ty::Str), opt("seq", Ty::Num)]),
     (
         "error",
         &[opt("eventId", Ty::Str), req("sampled", Ty::Bool)],
@@ -237,6 +237,12 @@ pub const HOST_OPS: &[(&str, &[Field])] = &[
     ("flush", &[]),
     ("stop", &[]),
     ("resume", &[]),
+    (
+        "sent",
+        &[req("replayId", Ty::Str), req("segmentId", Ty::Num)],
+    ),
+    ("ping", &[]),
+    ("forget", &[]),
 ];
 
 /// The fields of `start.config` (unknown ones are ignored). Ranges and
@@ -247,6 +253,7 @@ pub const CONFIG_FIELDS: &[Field] = &[
     opt("bufferMs", Ty::Num),
     opt("maxBufferBytes", Ty::Num),
     opt("minReplayDurationMs", Ty::Num),
+    opt("maxReplayDurationMs", Ty::Num),
     opt("dsn", Ty::Str),
     opt("tunnel", Ty::Str),
     opt("endpoint", Ty::Str),
@@ -266,6 +273,8 @@ pub enum Op<'a> {
     },
     Events {
         json: &'a str,
+        /// The host's number for this batch, reported back in `partial.seq`.
+        seq: Option<u64>,
     },
     Error {
         event_id: Option<&'a str>,
@@ -278,6 +287,15 @@ pub enum Op<'a> {
     Flush,
     Stop,
     Resume,
+    /// The destination accepted this segment: what was kept for it goes.
+    Sent {
+        replay_id: &'a str,
+        segment_id: f64,
+    },
+    /// Liveness (the bootstrap answers it before the module sees it).
+    Ping,
+    /// Delete every persisted recording.
+    Forget,
 }
 
 /// A rejection: its code and what is wrong (without [`PREFIX`]).
@@ -364,6 +382,11 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
         },
         "events" => Op::Events {
             json: text("json").unwrap_or_default(),
+            seq: match msg.get("seq") {
+                // Saturating: a negative or non-finite seq reads as 0.
+                Value::Number(n) => Some(*n as u64),
+                _ => None,
+            },
         },
         "error" => Op::Error {
             event_id: text("eventId"),
@@ -381,6 +404,15 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
         "hidden" => Op::Hidden(flag("hidden")),
         "flush" => Op::Flush,
         "stop" => Op::Stop,
+        "sent" => Op::Sent {
+            replay_id: text("replayId").unwrap_or_default(),
+            segment_id: match msg.get("segmentId") {
+                Value::Number(n) => *n,
+                _ => -1.0,
+            },
+        },
+        "ping" => Op::Ping,
+        "forget" => Op::Forget,
         _ => Op::Resume,
     })
 }

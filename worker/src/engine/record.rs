@@ -118,6 +118,21 @@ impl Piece {
         Ok(())
     }
 
+    /// A piece read back from storage (bytes ending on a flush).
+    pub fn restored(bytes: Vec<u8>, adler: u32, raw_len: u64, meta: Meta) -> Piece {
+        Piece {
+            bytes,
+            adler: Adler32::from_value(adler),
+            raw_len,
+            meta,
+        }
+    }
+
+    /// The Adler-32 and length of the text `e1,e2,…` so far.
+    pub fn text_sum(&self) -> (u32, u64) {
+        (self.adler.value(), self.raw_len)
+    }
+
     /// Adler-32 of `[` + this text.
     fn adler_after_open(&self) -> Adler32 {
         adler_of(b"[").combine(self.adler, self.raw_len)
@@ -167,6 +182,11 @@ impl Open {
         self.deflater.flush(&mut self.piece.bytes, false)
     }
 
+    /// Adler-32 of the text so far: `[` and the events joined by `,`.
+    pub fn adler(&self) -> u32 {
+        self.piece.adler_after_open().value()
+    }
+
     /// The bytes after the body: `]` as the final block and the Adler-32.
     pub fn tail(&self) -> Vec<u8> {
         let mut a = self.piece.adler_after_open();
@@ -195,6 +215,8 @@ impl Open {
 /// One buffer generation: from a checkout to the next. Its bytes end with a
 /// full flush once it is closed.
 pub struct Gen {
+    /// Unique within the ring (persisted generations are told apart by it).
+    pub id: u64,
     /// Clock time of its first event.
     pub start_at: u64,
     pub piece: Piece,
@@ -204,6 +226,9 @@ pub struct Gen {
 pub struct Ring {
     deflater: Deflater,
     pub gens: VecDeque<Gen>,
+    next_id: u64,
+    /// Restored generations end on a sync flush: the next event starts a new one.
+    fresh: bool,
     pub dropped_generations: u64,
     pub dropped_bytes: u64,
 }
@@ -213,6 +238,8 @@ impl Ring {
         Ring {
             deflater: Deflater::new(level),
             gens: VecDeque::new(),
+            next_id: 0,
+            fresh: false,
             dropped_generations: 0,
             dropped_bytes: 0,
         }
@@ -233,20 +260,50 @@ impl Ring {
         now: u64,
         l: &Limits,
     ) -> Result<bool, DeflateError> {
-        let new = ev.kind == 4 || self.gens.is_empty();
+        let new = ev.kind == 4 || self.gens.is_empty() || self.fresh;
         if new {
-            if let Some(last) = self.gens.back_mut() {
+            if let Some(last) = self.gens.back_mut().filter(|_| !self.fresh) {
                 self.deflater.flush(&mut last.piece.bytes, true)?;
             }
+            self.fresh = false;
             self.gens.push_back(Gen {
+                id: self.next_id,
                 start_at: now,
                 piece: Piece::default(),
             });
+            self.next_id += 1;
         }
         if let Some(g) = self.gens.back_mut() {
             g.piece.push(&mut self.deflater, text, ev, href, l)?;
         }
         Ok(new)
+    }
+
+    /// Puts generations of an earlier page load (oldest first, each ending on
+    /// a flush) before everything held; returns their ids.
+    pub fn restore(&mut self, older: Vec<(u64, Piece)>) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for (start_at, piece) in older.into_iter().rev() {
+            self.gens.push_front(Gen {
+                id: self.next_id,
+                start_at,
+                piece,
+            });
+            ids.push(self.next_id);
+            self.next_id += 1;
+            self.fresh |= self.gens.len() == 1;
+        }
+        ids.reverse();
+        ids
+    }
+
+    /// Ends the newest generation's bytes on a byte boundary (a sync flush),
+    /// so that what it holds so far can be kept.
+    pub fn sync(&mut self) -> Result<(), DeflateError> {
+        match self.gens.back_mut() {
+            Some(g) if !self.fresh => self.deflater.flush(&mut g.piece.bytes, false),
+            _ => Ok(()),
+        }
     }
 
     /// Drops generations that are no longer needed: while the second oldest
@@ -270,7 +327,7 @@ impl Ring {
 
     /// Closes the newest generation and hands out all generations.
     pub fn take(mut self) -> Result<Vec<Gen>, DeflateError> {
-        if let Some(last) = self.gens.back_mut() {
+        if let Some(last) = self.gens.back_mut().filter(|_| !self.fresh) {
             self.deflater.flush(&mut last.piece.bytes, true)?;
         }
         Ok(self.gens.into_iter().collect())

@@ -43,6 +43,8 @@ pub struct Engine {
     draws_used: u64,
     draws_issued: u64,
     pub(super) hidden: bool,
+    /// The `seq` of the last accepted `events` batch (0 before any).
+    pub(super) seq: u64,
     /// Error and trace ids for the next segment, with the clock time each
     /// was reported (buffer mode sends those within the kept history).
     pub(super) error_ids: Vec<(u64, RawJson)>,
@@ -61,9 +63,24 @@ impl Engine {
         now: u64,
         random: [u8; 16],
     ) -> (Engine, Vec<Output>) {
-        let restored = persisted
+        let restored = Engine::continues(&cfg, persisted, now);
+        Engine::start_from(cfg, restored, now, random)
+    }
+
+    /// The stored session value's replay, if it can continue.
+    pub(super) fn continues(cfg: &Config, persisted: Option<&str>, now: u64) -> Option<Persisted> {
+        persisted
             .and_then(Persisted::parse)
-            .filter(|p| !p.expired(now, &cfg.limits));
+            .filter(|p| !p.expired(now, &cfg.limits))
+    }
+
+    /// [`Engine::start`] from the replay to continue, if any.
+    pub(super) fn start_from(
+        cfg: Config,
+        restored: Option<Persisted>,
+        now: u64,
+        random: [u8; 16],
+    ) -> (Engine, Vec<Output>) {
         let p = restored.unwrap_or_else(|| {
             let id = sample::replay_id(random);
             let mode = if session_value(&id) < cfg.session_sample_rate {
@@ -100,6 +117,7 @@ impl Engine {
             draws_used: p.draws_used,
             draws_issued: p.draws_used,
             hidden: false,
+            seq: 0,
             error_ids: Vec::new(),
             trace_ids: Vec::new(),
             start_urls: cfg.url.as_deref().map(raw_str).into_iter().collect(),
@@ -121,6 +139,15 @@ impl Engine {
             Output::Session(e.persist(e.segment_id)),
         ];
         (e, out)
+    }
+
+    /// Puts generations of earlier page loads into the buffer-mode ring
+    /// (oldest first); returns the ids the ring gave them (none unless buffering).
+    pub fn restore_ring(&mut self, gens: Vec<(u64, super::record::Piece)>) -> Vec<u64> {
+        match &mut self.phase {
+            Phase::Buffering(b) if !gens.is_empty() => b.ring.restore(gens),
+            _ => Vec::new(),
+        }
     }
 
     pub fn replay_id(&self) -> &str {
@@ -190,6 +217,12 @@ impl Engine {
 
     /// A batch: `JSON.stringify(arrayOfEvents)`.
     pub fn events(&mut self, json: &str, now: u64) -> Vec<Output> {
+        self.events_seq(json, None, now)
+    }
+
+    /// A batch with the host's number for it (`events.seq`), which the
+    /// partials that hold its events report.
+    pub fn events_seq(&mut self, json: &str, seq: Option<u64>, now: u64) -> Vec<Output> {
         let mut out = Vec::new();
         // Timers that were due before this batch; a partial waits for the batch.
         self.run_timers(now, &mut out, false);
@@ -207,6 +240,9 @@ impl Engine {
                 return out;
             }
         };
+        if let Some(seq) = seq {
+            self.seq = seq;
+        }
         for ev in &evs {
             if !self.live() {
                 break;

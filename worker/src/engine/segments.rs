@@ -209,6 +209,7 @@ impl Engine {
         rec.sent_events = open.meta().events;
         rec.partial_at = Some(now);
         let (zlib_len, tail, meta) = (open.zlib_len(), open.tail(), open.meta().clone());
+        let adler = open.adler();
         let urls = self.segment_urls(&meta);
         let report = Report {
             replay_start: self.replay_start.min(meta.first_ts),
@@ -221,6 +222,9 @@ impl Engine {
         head.extend_from_slice(&OPEN);
         out.push(Output::Partial {
             segment_id: self.next_segment_id(),
+            seq: self.seq,
+            event_count: meta.events,
+            adler,
             chunk,
             head,
             tail,

@@ -1693,7 +1693,10 @@ pub(crate) fn read_buf_window(stream: &mut DeflateStream, offset: usize, size: u
 
     stream.avail_in -= len as u32;
 
-    if stream.state.wrap == 2 {
+    // ringflate: its WebAssembly worker asks for raw deflate only (wrap 0), so
+    // the checksums of the zlib and gzip wrappers are left out of the module.
+    let wrap = if cfg!(target_arch = "wasm32") { 0 } else { stream.state.wrap };
+    if wrap == 2 {
         // we likely cannot fuse the crc32 and the copy here because the input can be changed by
         // a concurrent thread. Therefore it cannot be converted into a slice!
         let window = &mut stream.state.window;
@@ -1702,7 +1705,7 @@ pub(crate) fn read_buf_window(stream: &mut DeflateStream, offset: usize, size: u
 
         let data = &stream.state.window.filled()[offset..][..len];
         stream.state.crc_fold.fold(data, CRC32_INITIAL_VALUE);
-    } else if stream.state.wrap == 1 {
+    } else if wrap == 1 {
         // we likely cannot fuse the adler32 and the copy here because the input can be changed by
         // a concurrent thread. Therefore it cannot be converted into a slice!
         let window = &mut stream.state.window;
@@ -2544,6 +2547,8 @@ pub fn deflate(stream: &mut DeflateStream, flush: DeflateFlush) -> ReturnCode {
         stream.state.status = Status::Busy;
     }
 
+    // ringflate: raw deflate only in its WebAssembly worker (wrap 0 is Busy already).
+    #[cfg(not(target_arch = "wasm32"))]
     if stream.state.status == Status::Init {
         let header = stream.state.header();
         stream
@@ -2571,6 +2576,9 @@ pub fn deflate(stream: &mut DeflateStream, flush: DeflateFlush) -> ReturnCode {
         }
     }
 
+    // ringflate: no gzip header in its WebAssembly worker (raw deflate only).
+    #[cfg(not(target_arch = "wasm32"))]
+    {
     if stream.state.status == Status::GZip {
         /* gzip header */
         stream.state.crc_fold = Crc32Fold::new();
@@ -2694,6 +2702,7 @@ pub fn deflate(stream: &mut DeflateStream, flush: DeflateFlush) -> ReturnCode {
             stream.state.last_flush = -1;
             return ReturnCode::Ok;
         }
+    }
     }
 
     // Start a new block or continue the current one.

@@ -28,6 +28,13 @@ macro_rules! flush_block {
 pub(crate) use flush_block;
 
 pub fn run(stream: &mut DeflateStream, flush: DeflateFlush) -> BlockState {
+    // ringflate: its WebAssembly worker compresses at one level, fixed when it is
+    // built, with the default strategy (see `ONLY` below).
+    #[cfg(target_arch = "wasm32")]
+    {
+        ONLY(stream, flush)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
     match stream.state.strategy {
         _ if stream.state.level == 0 => deflate_stored(stream, flush),
         Strategy::HuffmanOnly => deflate_huff(stream, flush),
@@ -37,6 +44,21 @@ pub fn run(stream: &mut DeflateStream, flush: DeflateFlush) -> BlockState {
         }
     }
 }
+
+/// ringflate: the one compress function of the level its WebAssembly worker is
+/// built with (`RINGFLATE_LEVEL`, default 6). Every entry of the table points
+/// to it there, so the other algorithms are left out of the module.
+#[cfg(target_arch = "wasm32")]
+const ONLY: CompressFunc = match option_env!("RINGFLATE_LEVEL") {
+    Some(v) => match v.as_bytes()[0] {
+        b'0' => stored::deflate_stored,
+        b'1' => quick::deflate_quick,
+        b'2' => fast::deflate_fast,
+        b'3'..=b'6' => medium::deflate_medium,
+        _ => slow::deflate_slow,
+    },
+    None => medium::deflate_medium,
+};
 
 type CompressFunc = fn(&mut DeflateStream, flush: DeflateFlush) -> BlockState;
 
@@ -56,6 +78,11 @@ impl Config {
         max_chain: u16,
         func: CompressFunc,
     ) -> Self {
+        #[cfg(target_arch = "wasm32")]
+        let func = {
+            let _ = func;
+            ONLY
+        };
         Self {
             good_length,
             max_lazy,

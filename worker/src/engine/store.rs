@@ -1,0 +1,565 @@
+//! What the worker keeps across page loads, and when it lets go of it. The
+//! core decides everything here; the bootstrap only performs the
+//! [`StoreOp`]s (IndexedDB, one transaction per engine call) and hands the
+//! core what it read at start-up ([`Store::load`]).
+//!
+//! One record per *unit*, keyed `{replayId}/s{segmentId}` or
+//! `{replayId}/g{start}-{owner}-{n}`, holding what it is and its bytes:
+//! - every segment handed to the host, until the host says `sent`;
+//! - the open segment as of its last `partial` (`head + chunks + tail`: a
+//!   complete body), replaced by the finished segment;
+//! - buffer-mode generations (rewritten at most once per
+//!   [`Limits::store_interval_ms`], at once while hidden), deleted when the
+//!   ring drops them or the replay leaves buffer mode.
+//!
+//! Bounded by [`Limits::store_max_bytes`] and [`Limits::store_max_age_ms`]:
+//! the oldest units go first, counted in `stats`. Units written by a page load
+//! that is still running (its owner id is in `live`: another tab) are never
+//! taken. On the first `start` of a page load, the segments of earlier loads
+//! are handed over (once; deleted on `sent`, so a sent id is not handed over
+//! again; taken-over units are rewritten with this load's owner so that no
+//! other page takes them too), and the generations of the continued
+//! buffer-mode replay are restored into its ring.
+
+use super::config::{Limits, Target};
+use super::json::{push_u64, RawJson};
+use super::output::{Kind, Output, ReplayType, Segment};
+use super::phase::Phase;
+use super::record::{Meta, Piece};
+use super::replay::Engine;
+
+/// A request to the persistent store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOp {
+    Put(String, Vec<u8>),
+    Delete(String),
+    Clear,
+}
+
+/// Unit kinds (the first number of a record).
+const FINISHED: u64 = 1;
+const OPEN: u64 = 2;
+const GENERATION: u64 = 3;
+
+/// Record encoder: unsigned LEB128 numbers and length-prefixed bytes.
+#[derive(Default)]
+struct W(Vec<u8>);
+
+impl W {
+    fn n(&mut self, mut v: u64) -> &mut Self {
+        while v >= 0x80 {
+            self.0.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+        self
+    }
+    fn b(&mut self, b: &[u8]) -> &mut Self {
+        self.n(b.len() as u64);
+        self.0.extend_from_slice(b);
+        self
+    }
+    fn o(&mut self, s: &Option<String>) -> &mut Self {
+        match s {
+            Some(s) => self.n(1).b(s.as_bytes()),
+            None => self.n(0),
+        }
+    }
+}
+
+struct R<'a>(&'a [u8]);
+
+impl<'a> R<'a> {
+    fn n(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        while shift < 64 {
+            let (&b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+        None
+    }
+    fn b(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.n()?).ok()?;
+        let h = self.0.get(..n)?;
+        self.0 = &self.0[n..];
+        Some(h)
+    }
+    fn s(&mut self) -> Option<String> {
+        String::from_utf8(self.b()?.to_vec()).ok()
+    }
+    fn o(&mut self) -> Option<Option<String>> {
+        match self.n()? {
+            0 => Some(None),
+            _ => self.s().map(Some),
+        }
+    }
+}
+
+/// `{replayId}/s{segmentId:05}`.
+fn seg_key(replay: &str, seg: u16) -> String {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(replay.as_bytes());
+    k.extend_from_slice(b"/s");
+    push_u64(&mut k, 100_000 + u64::from(seg));
+    k.remove(replay.len() + 2);
+    String::from_utf8(k).unwrap_or_default()
+}
+
+/// A stored unit: key, when first written, size.
+struct Unit {
+    key: String,
+    at: u64,
+    bytes: u64,
+}
+
+/// A unit of an earlier page load: key, kind, when first written, and the
+/// record after its owner (rewritten with this load's owner when taken over).
+type Earlier = (String, u64, u64, Vec<u8>);
+
+/// What the first `start` takes from earlier page loads.
+pub struct HandOver {
+    /// Unsent segments, in (replay, segment) order.
+    pub segments: Vec<Segment>,
+    /// The continued replay's next segment id must be at least this.
+    pub floor: u32,
+    /// Generations of the continued buffer-mode replay (key, start, piece), oldest first.
+    pub gens: Vec<(String, u64, Piece)>,
+}
+
+/// The persistent store's index and the requests to perform.
+pub struct Store {
+    owner: String,
+    units: Vec<Unit>,
+    ops: Vec<StoreOp>,
+    earlier: Vec<Earlier>,
+    /// Buffer generations kept: (ring id, key, bytes stored).
+    gens: Vec<(u64, String, usize)>,
+    ring_saved_at: Option<u64>,
+    /// Leading segments of the next outputs that were handed over (kept already).
+    skip: usize,
+    pub dropped: u64,
+}
+
+/// The fields of a segment record (borrowed from a segment or a partial).
+struct Fields<'a> {
+    replay: &'a str,
+    seg: u16,
+    replay_type: ReplayType,
+    start: u64,
+    end: u64,
+    count: u32,
+    kind: Kind,
+    url: &'a Option<String>,
+    replay_event: &'a Option<String>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(s: &'a Segment) -> Fields<'a> {
+        Fields {
+            replay: &s.replay_id,
+            seg: s.segment_id,
+            replay_type: s.replay_type,
+            start: s.start,
+            end: s.end,
+            count: s.event_count,
+            kind: s.kind,
+            url: &s.url,
+            replay_event: &s.replay_event,
+        }
+    }
+
+    fn record(&self, tag: u64, owner: &str, at: u64, body: &[&[u8]]) -> Vec<u8> {
+        let mut w = W::default();
+        w.n(tag)
+            .b(owner.as_bytes())
+            .n(at)
+            .b(self.replay.as_bytes())
+            .n(u64::from(self.seg))
+            .n(u64::from(self.replay_type == ReplayType::Buffer))
+            .n(self.start)
+            .n(self.end)
+            .n(u64::from(self.count))
+            .n(self.kind as u64)
+            .o(self.url)
+            .o(self.replay_event);
+        for b in body {
+            w.0.extend_from_slice(b);
+        }
+        w.0
+    }
+}
+
+/// A record's kind, owner, and the rest (from its first-written time on).
+fn header(v: &[u8]) -> Option<(u64, String, &[u8])> {
+    let mut r = R(v);
+    Some((r.n()?, r.s()?, r.0))
+}
+
+/// A segment record's rest (after the first-written time).
+fn segment(r: &mut R) -> Option<Segment> {
+    Some(Segment {
+        replay_id: r.s()?,
+        segment_id: u16::try_from(r.n()?).ok()?,
+        replay_type: if r.n()? == 1 {
+            ReplayType::Buffer
+        } else {
+            ReplayType::Session
+        },
+        start: r.n()?,
+        end: r.n()?,
+        event_count: u32::try_from(r.n()?).ok()?,
+        kind: match r.n()? {
+            0 => Kind::Envelope,
+            1 => Kind::Plain,
+            _ => Kind::Recording,
+        },
+        url: r.o()?,
+        replay_event: r.o()?,
+        body: r.0.to_vec(),
+    })
+}
+
+/// A generation record's rest (after the first-written time): start and piece.
+fn generation(r: &mut R) -> Option<(u64, Piece)> {
+    let start_at = r.n()?;
+    let adler = u32::try_from(r.n()?).ok()?;
+    let raw_len = r.n()?;
+    let mut m = Meta {
+        events: u32::try_from(r.n()?).ok()?,
+        utf16: r.n()?,
+        first_ts: r.n()?,
+        last_ts: r.n()?,
+        urls: Vec::new(),
+    };
+    for _ in 0..r.n()? {
+        m.urls.push(RawJson(r.s()?));
+    }
+    Some((start_at, Piece::restored(r.0.to_vec(), adler, raw_len, m)))
+}
+
+impl Store {
+    /// The store as read at start-up: `records` are (key, value) pairs,
+    /// `owner` this page load's id, `live` the ids of page loads still running.
+    pub fn load(
+        owner: String,
+        live: &[String],
+        records: Vec<(String, Vec<u8>)>,
+        now: u64,
+        l: &Limits,
+    ) -> Store {
+        let mut st = Store {
+            owner,
+            units: Vec::new(),
+            ops: Vec::new(),
+            earlier: Vec::new(),
+            gens: Vec::new(),
+            ring_saved_at: None,
+            skip: 0,
+            dropped: 0,
+        };
+        for (key, v) in records {
+            let Some((tag, owner, rest)) = header(&v) else {
+                st.ops.push(StoreOp::Delete(key));
+                continue;
+            };
+            let at = R(rest).n().unwrap_or(0);
+            let alive = live.contains(&owner);
+            if !alive && now >= at.saturating_add(l.store_max_age_ms) {
+                st.ops.push(StoreOp::Delete(key));
+                st.dropped += 1;
+                continue;
+            }
+            st.units.push(Unit {
+                key: key.clone(),
+                at,
+                bytes: v.len() as u64,
+            });
+            if !alive {
+                st.earlier.push((key, tag, at, rest.to_vec()));
+            }
+        }
+        st.enforce(l);
+        st
+    }
+
+    /// The requests to perform, in order.
+    pub fn take_ops(&mut self) -> Vec<StoreOp> {
+        core::mem::take(&mut self.ops)
+    }
+
+    /// Bytes held in storage (as far as this page load knows).
+    pub fn bytes(&self) -> u64 {
+        self.units.iter().map(|u| u.bytes).sum()
+    }
+
+    /// Deletes a unit if it is stored.
+    fn delete(&mut self, key: &str) {
+        if let Some(i) = self.units.iter().position(|u| u.key == key) {
+            self.units.remove(i);
+            self.ops.push(StoreOp::Delete(key.to_string()));
+            self.earlier.retain(|e| e.0 != key);
+            self.gens.retain(|g| g.1 != key);
+        }
+    }
+
+    /// Writes a unit (its first-written time kept).
+    fn put(&mut self, key: &str, record: impl FnOnce(u64) -> Vec<u8>, now: u64) {
+        let i = match self.units.iter().position(|u| u.key == key) {
+            Some(i) => i,
+            None => {
+                self.units.push(Unit {
+                    key: key.to_string(),
+                    at: now,
+                    bytes: 0,
+                });
+                self.units.len() - 1
+            }
+        };
+        let v = record(self.units[i].at);
+        self.units[i].bytes = v.len() as u64;
+        self.ops.push(StoreOp::Put(key.to_string(), v));
+    }
+
+    /// Drops the oldest units while over the byte cap (never the last one).
+    fn enforce(&mut self, l: &Limits) {
+        while self.units.len() > 1 && self.bytes() > l.store_max_bytes {
+            let mut oldest = 0;
+            for (i, u) in self.units.iter().enumerate() {
+                if u.at < self.units[oldest].at {
+                    oldest = i;
+                }
+            }
+            let key = self.units[oldest].key.clone();
+            self.delete(&key);
+            self.dropped += 1;
+        }
+    }
+
+    /// `sent`: what was kept for that segment goes. Unknown segments are ignored.
+    pub fn sent(&mut self, replay: &str, segment_id: f64) {
+        if (0.0..=65_535.0).contains(&segment_id) && segment_id.fract() == 0.0 {
+            self.delete(&seg_key(replay, segment_id as u16));
+        }
+    }
+
+    /// `forget`: everything goes.
+    pub fn forget(&mut self) {
+        self.ops = vec![StoreOp::Clear];
+        self.units.clear();
+        self.earlier.clear();
+        self.gens.clear();
+    }
+
+    /// The first `start`: the unsent segments of earlier page loads (records
+    /// come in key order, so in (replay, segment) order) and the generations
+    /// of `continued` (replay id, next segment id, buffering).
+    pub fn hand_over(&mut self, continued: Option<(&str, u32, bool)>) -> HandOver {
+        let mut h = HandOver {
+            segments: Vec::new(),
+            floor: 0,
+            gens: Vec::new(),
+        };
+        for (key, tag, at, rest) in core::mem::take(&mut self.earlier) {
+            let same = continued.filter(|c| key.split('/').next() == Some(c.0));
+            let mut r = R(&rest);
+            r.n();
+            let kept = if tag == GENERATION {
+                match generation(&mut r).filter(|_| same.is_some_and(|c| c.2)) {
+                    Some((start_at, piece)) => {
+                        h.gens.push((key.clone(), start_at, piece));
+                        true
+                    }
+                    None => false,
+                }
+            } else {
+                match segment(&mut r) {
+                    // The host sent the open segment itself on unload when it
+                    // stored that partial's session value (one segment id past it).
+                    Some(s)
+                        if !(tag == OPEN
+                            && same.is_some_and(|c| u32::from(s.segment_id) < c.1)) =>
+                    {
+                        if same.is_some() {
+                            h.floor = h.floor.max(u32::from(s.segment_id) + 1);
+                        }
+                        h.segments.push(s);
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if kept {
+                // This load's from now on; an open segment is a finished one.
+                let mut w = W::default();
+                w.n(if tag == OPEN { FINISHED } else { tag })
+                    .b(self.owner.as_bytes())
+                    .0
+                    .extend_from_slice(&rest);
+                self.put(&key, |_| w.0, at);
+            } else {
+                self.delete(&key);
+            }
+        }
+        self.skip = h.segments.len();
+        h
+    }
+
+    /// The restored generations now in the ring under `ids` (units the ring
+    /// did not take are let go).
+    pub fn kept_gens(&mut self, restored: Vec<(String, usize)>, ids: Vec<u64>) {
+        for (i, (key, len)) in restored.into_iter().enumerate() {
+            match ids.get(i) {
+                Some(&id) => self.gens.push((id, key, len)),
+                None => self.delete(&key),
+            }
+        }
+    }
+
+    /// Keeps what an engine call produced: segments and the open segment.
+    pub fn observe(&mut self, outs: &[Output], e: &Engine, now: u64, l: &Limits) {
+        for o in outs.iter().skip(core::mem::take(&mut self.skip)) {
+            match o {
+                Output::Segment(s) => {
+                    let key = seg_key(&s.replay_id, s.segment_id);
+                    let owner = self.owner.clone();
+                    let f = Fields::of(s);
+                    self.put(&key, |at| f.record(FINISHED, &owner, at, &[&s.body]), now);
+                }
+                Output::Partial {
+                    segment_id,
+                    event_count,
+                    head,
+                    tail,
+                    url,
+                    replay_event,
+                    ..
+                } => {
+                    let Phase::Recording(r) = &e.phase else {
+                        continue;
+                    };
+                    let Some(open) = r.open.as_ref() else {
+                        continue;
+                    };
+                    let f = Fields {
+                        replay: &e.id,
+                        seg: *segment_id,
+                        replay_type: e.replay_type,
+                        start: open.meta().first_ts,
+                        end: open.meta().last_ts,
+                        count: *event_count,
+                        kind: match e.cfg.target {
+                            Target::Envelope { .. } => Kind::Envelope,
+                            Target::Plain { .. } => Kind::Plain,
+                            Target::Recording => Kind::Recording,
+                        },
+                        url,
+                        replay_event,
+                    };
+                    let key = seg_key(&e.id, *segment_id);
+                    let owner = self.owner.clone();
+                    let body = &open.piece.bytes[..r.sent_len.min(open.piece.bytes.len())];
+                    self.put(
+                        &key,
+                        |at| f.record(OPEN, &owner, at, &[head, body, tail]),
+                        now,
+                    );
+                }
+                _ => {}
+            }
+        }
+        self.enforce(l);
+    }
+
+    /// Keeps the buffer-mode ring: its generations' bytes (at most once per
+    /// [`Limits::store_interval_ms`] unless hidden), and lets go of the
+    /// generations it dropped, or of all once the replay no longer buffers.
+    pub fn save_ring(&mut self, e: &mut Engine, now: u64, l: &Limits) {
+        let (hidden, id) = (e.hidden, e.id.clone());
+        let ring = match &mut e.phase {
+            Phase::Buffering(b) => Some(&mut b.ring),
+            _ => None,
+        };
+        let gone: Vec<String> = self
+            .gens
+            .iter()
+            .filter(|k| {
+                !ring
+                    .as_ref()
+                    .is_some_and(|r| r.gens.iter().any(|g| g.id == k.0))
+            })
+            .map(|k| k.1.clone())
+            .collect();
+        for k in gone {
+            self.delete(&k);
+        }
+        let Some(ring) = ring else {
+            return;
+        };
+        if !hidden
+            && self
+                .ring_saved_at
+                .is_some_and(|t| now < t + l.store_interval_ms)
+        {
+            return;
+        }
+        self.ring_saved_at = Some(now);
+        if ring.sync().is_err() {
+            return;
+        }
+        for g in &ring.gens {
+            let i = match self.gens.iter().position(|k| k.0 == g.id) {
+                Some(i) => i,
+                None => {
+                    let mut k = id.clone().into_bytes();
+                    k.extend_from_slice(b"/g");
+                    push_u64(&mut k, g.start_at);
+                    k.push(b'-');
+                    k.extend_from_slice(self.owner.as_bytes());
+                    k.push(b'-');
+                    push_u64(&mut k, g.id);
+                    self.gens
+                        .push((g.id, String::from_utf8(k).unwrap_or_default(), 0));
+                    self.gens.len() - 1
+                }
+            };
+            if self.gens[i].2 == g.piece.bytes.len() {
+                continue;
+            }
+            self.gens[i].2 = g.piece.bytes.len();
+            let key = self.gens[i].1.clone();
+            let owner = self.owner.clone();
+            self.put(
+                &key,
+                |at| {
+                    let (adler, raw_len) = g.piece.text_sum();
+                    let m = &g.piece.meta;
+                    let mut w = W::default();
+                    w.n(GENERATION)
+                        .b(owner.as_bytes())
+                        .n(at)
+                        .n(g.start_at)
+                        .n(u64::from(adler))
+                        .n(raw_len)
+                        .n(u64::from(m.events))
+                        .n(m.utf16)
+                        .n(m.first_ts)
+                        .n(m.last_ts)
+                        .n(m.urls.len() as u64);
+                    for u in &m.urls {
+                        w.b(u.0.as_bytes());
+                    }
+                    w.0.extend_from_slice(&g.piece.bytes);
+                    w.0
+                },
+                now,
+            );
+        }
+        self.enforce(l);
+    }
+}
