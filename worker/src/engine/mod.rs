@@ -24,6 +24,7 @@
 mod config;
 mod envelope;
 mod json;
+mod lex;
 mod output;
 mod persist;
 mod phase;
