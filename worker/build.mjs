@@ -4,9 +4,11 @@
 // no second request.
 //
 //   node worker/build.mjs [--features zlib-rs|miniz] [--opt Oz|O3|none] [--level 0-9] [--no-simd]
-//                         [--pack zopfli|zlib] [--out dist/ringflate-worker.js]
+//                         [--pack zopfli|zlib] [--test-hooks] [--out dist/ringflate-worker.js]
 // The options exist so the benchmark can compare build variants; the defaults
-// are the shipped build.
+// are the shipped build. `--test-hooks` (browser tests only, written to
+// dist/test-hooks/ unless --out says otherwise) adds a `debug` engine op that
+// makes the module trap or report its memory; the shipped file never has it.
 //
 // Steps: cargo build (wasm32) → wasm-bindgen --target no-modules → wasm-opt
 // (npm `binaryen`) → raw deflate with zopfli (npm `@gfx/zopfli`; about 7 %
@@ -19,7 +21,7 @@ import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
-import { filledBootstrap, workerSource } from './js/fill.mjs';
+import { filledBootstrap, slimGlue, workerSource } from './js/fill.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -29,7 +31,8 @@ const opt = (name, dflt) => {
 };
 const features = opt('features', '');
 const level = opt('opt', 'O3');
-const outFile = path.resolve(root, opt('out', 'dist/ringflate-worker.js'));
+const testHooks = args.includes('--test-hooks');
+const outFile = path.resolve(root, opt('out', testHooks ? 'dist/test-hooks/ringflate-worker.js' : 'dist/ringflate-worker.js'));
 const compressLevel = opt('level', '');
 // simd128 is on by default (measured +3–7 % throughput; needs Chrome 91, Firefox 89, Safari 16.4,
 // below what DecompressionStream already requires except Chrome 80–90). `--no-simd` turns it off.
@@ -56,7 +59,8 @@ if (cli !== pinned) {
 }
 
 const cargoArgs = ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'ringflate'];
-if (features) cargoArgs.push('--no-default-features', '--features', features);
+if (features) cargoArgs.push('--no-default-features', '--features', features + (testHooks ? ',test-hooks' : ''));
+else if (testHooks) cargoArgs.push('--features', 'test-hooks');
 const cargoEnv = {};
 if (compressLevel) cargoEnv.RINGFLATE_LEVEL = compressLevel;
 if (simd) cargoEnv.CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS = '-C target-feature=+simd128';
@@ -80,7 +84,7 @@ if (level !== 'none') {
 const wasm = fs.readFileSync(bgWasm);
 const packed = pack === 'zlib' ? zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 }) : await zopfliDeflate(wasm);
 if (!zlib.inflateRawSync(packed).equals(wasm)) throw new Error('packed WebAssembly does not inflate to the module');
-const glue = fs.readFileSync(path.join(work, 'engine.js'), 'utf8');
+const glue = slimGlue(fs.readFileSync(path.join(work, 'engine.js'), 'utf8'));
 const bootstrap = filledBootstrap(packed.toString('base64'));
 const source = workerSource(glue, bootstrap);
 const { code } = transformSync(source, { minify: true, target: 'es2018', charset: 'ascii', legalComments: 'none' });
@@ -99,7 +103,7 @@ console.log(`${path.relative(root, outFile)}: ${size.raw} bytes, ${size.gzip} gz
 
 // The shipped build (no variant options) must stay within 60 KiB gzipped.
 const SIZE_LIMIT = 61440;
-const isVariant = ['features', 'opt', 'level', 'pack', 'no-simd'].some((n) => args.includes(`--${n}`));
+const isVariant = ['features', 'opt', 'level', 'pack', 'no-simd', 'test-hooks'].some((n) => args.includes(`--${n}`));
 if (!isVariant && size.gzip > SIZE_LIMIT) {
   console.error(`the worker is over its ${SIZE_LIMIT}-byte gzip budget by ${size.gzip - SIZE_LIMIT} bytes`);
   process.exit(1);

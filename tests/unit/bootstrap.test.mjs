@@ -1,4 +1,5 @@
-// worker/js/bootstrap.js in node:vm, as the build wraps it, with a fake worker scope and a fake `wasm_bindgen`:
+// worker/js/bootstrap.js in node:vm, as the build wraps it, with a fake worker scope, a fake `WebAssembly.compile`
+// and a fake `wasm_bindgen` glue (what `glue()` returns):
 // queueing before the engine is ready, the first message (success and failure), the console warning on refusal,
 // engine vs Sentry routing, the one wake-up timer, and a call that throws.
 import { test } from 'node:test';
@@ -75,23 +76,33 @@ function fakeIndexedDB(records = new Map(), { fail } = {}) {
  * `'hold'` (pending until `release()`). `engine(data, now, random)` and `tick(now)` are the fake engine's answers.
  */
 function worker({ init = 'ok', engine = () => undefined, tick = () => undefined, sentry = () => 1, webAssembly = true,
-  idb = fakeIndexedDB(), locks } = {}) {
+  idb = fakeIndexedDB(), locks, memory = () => 1 << 20, idle = () => true } = {}) {
   const posted = [];
   const warned = [];
   const timers = new Map();
-  const log = { set: 0, cleared: 0, engine: [], sentry: [], ticks: 0, initArg: null, loads: [] };
+  const log = { set: 0, cleared: 0, engine: [], sentry: [], ticks: 0, compiled: null, initArg: null, instances: 0, loads: [] };
   let nextTimer = 1;
   let release;
   const held = new Promise((r) => (release = r));
   const answer = { bytes: new Uint8Array(0), text: '' };
-  const wasm_bindgen = (arg) => {
-    log.initArg = arg;
-    if (init instanceof Error) return Promise.reject(init);
-    return init === 'hold' ? held : Promise.resolve();
+  // Compiling: the module is an object holding the bytes it was compiled from.
+  const fakeWebAssembly = {
+    compile: (bytes) => {
+      log.compiled = bytes;
+      if (init instanceof Error) return Promise.reject(init);
+      return (init === 'hold' ? held : Promise.resolve()).then(() => ({ compiledFrom: bytes }));
+    },
   };
+  const wasm_bindgen = {};
+  wasm_bindgen.initSync = (arg) => {
+    log.initArg = arg;
+    log.instances++;
+  };
+  wasm_bindgen.engineMemory = () => memory();
+  wasm_bindgen.engineIdle = () => idle();
   wasm_bindgen.onEngineMessage = (data, now, random) => {
     log.engine.push({ data: plain(data), now, random: Array.from(random) });
-    return engine(data, now, random);
+    return engine(data, now, random, self);
   };
   wasm_bindgen.onEngineTick = (now) => {
     log.ticks++;
@@ -135,8 +146,8 @@ function worker({ init = 'ok', engine = () => undefined, tick = () => undefined,
     crypto,
     Date,
     ...(idb ? { indexedDB: idb.indexedDB } : {}),
-    // A vm context has its own WebAssembly; hide it to play a browser without one.
-    ...(webAssembly ? {} : { WebAssembly: undefined }),
+    // A browser without WebAssembly has none.
+    WebAssembly: webAssembly ? fakeWebAssembly : undefined,
   };
   vm.createContext(context);
   vm.runInContext(SOURCE, context);
@@ -164,14 +175,16 @@ test('messages before the engine is ready are queued, handled in order after the
   w.send({ id: 1, method: 'addEvent', arg: '{}' });
   w.send({ rf: 1, op: 'flush' });
   // The module is decoded and instantiation has begun (held): nothing is handled yet.
-  await until(() => w.log.initArg !== null, 'instantiation began');
+  await until(() => w.log.compiled !== null, 'compiling began');
   assert.deepEqual(w.posted, [], 'nothing before the engine is ready');
   assert.deepEqual(w.log.engine, []);
-  assert.ok(Buffer.from(w.log.initArg.module_or_path).equals(MODULE), 'the inlined module, inflated');
+  assert.ok(Buffer.from(w.log.compiled).equals(MODULE), 'the inlined module, inflated');
   w.release();
   await started(w);
   assert.deepEqual(w.posted[0].message, init(true, undefined));
   assert.deepEqual(Object.keys(w.posted[0].message), ['id', 'method', 'success', 'response', 'protocol', 'version']);
+  assert.equal(w.log.instances, 1, 'one instance of the compiled module');
+  assert.ok(Buffer.from(w.log.initArg.module.compiledFrom).equals(MODULE), 'instantiated from the compiled module');
   await until(() => w.log.engine.length === 2, 'the engine messages were handled once the store was read');
   assert.deepEqual(w.log.engine.map((c) => c.data.op), ['start', 'flush']);
   assert.equal(w.log.sentry.length, 1);
@@ -335,7 +348,7 @@ test('a call that throws is answered: engine messages rejected internal, Sentry 
 test('ping is answered pong at once by the bootstrap, after the first message, whatever the engine', async () => {
   const w = worker({ init: 'hold', engine: () => undefined });
   w.send({ rf: 1, op: 'ping' });
-  await until(() => w.log.initArg !== null, 'instantiation began');
+  await until(() => w.log.compiled !== null, 'compiling began');
   assert.deepEqual(w.posted, [], 'not before the first message');
   w.release();
   await started(w);
@@ -405,4 +418,86 @@ test('persistence unavailable: memory only, one console.warn, the engine still h
     assert.match(w.warned[0], /^ringflate: no persistent storage \(IndexedDB\), recordings are kept in memory only: /);
     if (idb) assert.match(w.warned[0], /The operation is insecure/);
   }
+});
+
+/** A fake engine that posts what the real one would for `start` (through the scope, as the module does). */
+function startingEngine(extra = () => undefined) {
+  let n = 0;
+  return (data, now, random, self) => {
+    if (data.op === 'start') {
+      n++;
+      self.postMessage({ rf: 1, op: 'started', replayId: 'r', mode: 'session', draws: [], segmentId: n });
+      self.postMessage({ rf: 1, op: 'session', value: 'session-' + n });
+    }
+    return extra(data, self);
+  };
+}
+
+test('a trap: the in-flight message is rejected internal, a new instance restarts the engine from the last start, then a checkout', async () => {
+  const w = worker({
+    engine: startingEngine((data, self) => {
+      if (data.op === 'events' && data.json === 'partial') {
+        self.postMessage({ rf: 1, op: 'partial', segmentId: 3, session: 'after-partial' });
+      }
+      if (data.op === 'events' && data.json === 'trap') throw new Error('unreachable executed');
+    }),
+  });
+  await started(w);
+  const start = { rf: 1, op: 'start', config: { sessionSampleRate: 1 }, session: null, url: 'https://shop.test/' };
+  w.send(start);
+  await until(() => w.log.engine.length === 1, 'started');
+  w.send({ rf: 1, op: 'events', json: 'partial' });
+  w.send({ rf: 1, op: 'events', json: 'trap' });
+  w.send({ rf: 1, op: 'events', json: 'after' });
+  await until(() => w.log.engine.length === 5, 'the restart and the message after it');
+  assert.equal(w.log.instances, 2, 'a new instance of the same compiled module');
+  assert.equal(w.log.initArg.module.compiledFrom, w.log.compiled);
+  const ops = w.posted.slice(1).map((p) => p.message.op);
+  assert.deepEqual(ops, ['started', 'session', 'partial', 'rejected', 'session', 'checkout']);
+  assert.deepEqual(w.posted[4].message, { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed' });
+  // The engine starts again from the last start and the latest session value (a partial's: its segment is the host's).
+  assert.deepEqual(w.log.engine[3].data, { ...start, session: 'after-partial' });
+  assert.equal(w.log.engine[3].random.length, 16);
+  assert.deepEqual(w.log.engine[4].data, { rf: 1, op: 'events', json: 'after' }, 'then the messages after the trap');
+  assert.equal(w.log.loads.length, 2, 'the new instance reads the store again');
+});
+
+test('memory: a new instance after the replay ends, or when the engine is idle holding over 64 MiB; not for Sentry', async () => {
+  let memory = 1 << 20;
+  let idle = false;
+  const w = worker({
+    memory: () => memory,
+    idle: () => idle,
+    engine: startingEngine((data, self) => {
+      if (data.op === 'stop') self.postMessage({ rf: 1, op: 'stopped', reason: 'stop' });
+    }),
+  });
+  await started(w);
+  w.send({ rf: 1, op: 'start', config: {} });
+  await until(() => w.log.engine.length === 1, 'started');
+  memory = 200 << 20;
+  w.send({ rf: 1, op: 'events', json: 'big' });
+  await until(() => w.log.engine.length === 2, 'handled');
+  assert.equal(w.log.instances, 1, 'not while the engine holds an open segment');
+  idle = true;
+  w.send({ rf: 1, op: 'flush' });
+  await until(() => w.log.engine.length === 4, 'restarted');
+  assert.equal(w.log.instances, 2, 'idle and over 64 MiB: a new instance');
+  assert.equal(w.log.engine[3].data.op, 'start');
+  assert.equal(w.log.engine[3].data.session, 'session-1');
+  assert.equal(w.posted.at(-1).message.op, 'checkout');
+  // The replay ends: a new instance, and no restart.
+  memory = 1 << 20;
+  w.send({ rf: 1, op: 'stop' });
+  await until(() => w.log.instances === 3, 'after stopped');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(w.log.engine.length, 5, 'the ended replay is not started again');
+  assert.equal(w.posted.at(-1).message.op, 'stopped');
+  // A worker that serves Sentry's protocol keeps its instance (it holds Sentry's stream).
+  const s = worker({ memory: () => 200 << 20, idle: () => true });
+  await started(s);
+  s.send({ id: 1, method: 'addEvent', arg: '{}' });
+  s.send({ rf: 1, op: 'flush' });
+  await until(() => s.log.engine.length === 1, 'handled');
+  assert.equal(s.log.instances, 1);
 });

@@ -1,6 +1,6 @@
 // ringflate worker bootstrap. The build wraps this file, together with the
-// wasm-bindgen glue (which defines `wasm_bindgen`), in one function scope and
-// fills in the atob() argument with the deflated, base64-encoded module.
+// wasm-bindgen glue (`glue()` returns a fresh copy of it), in one function scope
+// and fills in the atob() argument with the deflated, base64-encoded module.
 //
 // Start-up contract (Sentry's host has no timeout):
 // - messages that arrive before the engine is ready are queued and handled in
@@ -17,6 +17,17 @@ var VERSION = '__RINGFLATE_VERSION__';
 
 var queue = [];
 var handle = null;
+// The compiled module and the glue of its current instance. A trap inside the
+// module, the end of a replay, or an idle engine holding much memory after a
+// large event makes a new instance (WebAssembly memory never shrinks otherwise).
+var module = null;
+var E = null;
+var lastStart = null; // the last `start`, and the latest session value posted
+var lastSession = null;
+var again = null; // the `start` that restarts the engine in a new instance
+var ended = false;
+var sentryUsed = false;
+var MEMORY = 67108864; // 64 MiB
 var wakeTimer = null;
 var cspViolation = null;
 
@@ -66,7 +77,7 @@ function schedule(at) {
     wakeTimer = null;
     wakeAt = null;
     engineCall(function () {
-      return wasm_bindgen.onEngineTick(Date.now());
+      return E.onEngineTick(Date.now());
     }, null);
   }, Math.min(Math.max(0, at - Date.now()), 2147483647));
 }
@@ -81,8 +92,48 @@ function engineCall(fn, data) {
     schedule(fn());
   } catch (err) {
     engineRejected(data, 'internal', 'ringflate: internal error: ' + String((err && err.message) || err));
+    return restart(true);
+  }
+  if (ended || (!again && !sentryUsed && E.engineMemory() > MEMORY && E.engineIdle())) restart(!ended);
+}
+
+// A new instance of the compiled module. `resume`: start the engine again from
+// the last `start` with the latest session value (the replay goes on with its
+// next segment), then ask for a checkout.
+function restart(resume) {
+  ended = false;
+  try {
+    instantiate();
+  } catch (err) {
+    return;
+  }
+  if (pending === true) pending = null;
+  if (resume && lastStart) {
+    again = {};
+    for (var k in lastStart) again[k] = lastStart[k];
+    again.session = lastSession;
+    engineMessage(again);
   }
 }
+
+function instantiate() {
+  E = glue();
+  E.initSync({ module: module });
+}
+
+// What the engine posts: the session value it last gave (a partial's counts
+// too: its segment is the host's), and whether the replay ended. The restart's
+// own `started` is not posted.
+var post0 = postMessage;
+self.postMessage = function (m, t) {
+  if (m && m.rf === 1) {
+    if (m.op === 'session') lastSession = m.value;
+    if (m.op === 'partial') lastSession = m.session;
+    if (m.op === 'stopped') ended = true;
+    if (m.op === 'started' && again) return;
+  }
+  post0.call(self, m, t);
+};
 
 // typeof codes shared with wasm.rs (TYPES).
 var TYPE_CODES = { undefined: 0, number: 1, string: 2, boolean: 3, object: 4, bigint: 6, symbol: 7, function: 8 };
@@ -92,13 +143,14 @@ function typeCode(v) {
 
 // Sentry's protocol, one call into the engine per message; the reply is built here.
 function sentry(data) {
+  sentryUsed = true;
   var isObject = data !== null && typeof data === 'object';
   var id = isObject ? data.id : undefined;
   var method = isObject ? data.method : undefined;
   var arg = isObject ? data.arg : undefined;
   var code;
   try {
-    code = wasm_bindgen.sentryCall(
+    code = E.sentryCall(
       isObject,
       typeCode(id),
       typeof method === 'string' ? method : undefined,
@@ -108,17 +160,17 @@ function sentry(data) {
     );
   } catch (err) {
     replyError(data, 'ringflate: internal error: ' + String((err && err.message) || err));
-    return;
+    return restart(false);
   }
   if (code === 1) {
     post(id, method, true, undefined);
   } else if (code === 2) {
-    var bytes = wasm_bindgen.sentryBytes();
+    var bytes = E.sentryBytes();
     postMessage({ id: id, method: method, success: true, response: bytes }, [bytes.buffer]);
   } else if (code === 3) {
-    post(id, method, false, wasm_bindgen.sentryText());
+    post(id, method, false, E.sentryText());
   } else {
-    console.warn(wasm_bindgen.sentryText());
+    console.warn(E.sentryText());
   }
 }
 
@@ -131,7 +183,8 @@ function sentry(data) {
 // fails → memory only, one console.warn.
 var db = null;
 var pending = null; // engine messages waiting for the store to be read; true once it was
-var OWNER = 'ringflate:' + Date.now() + ':' + Math.random();
+var OWNER = 'ringflate:' + Math.random();
+var locked = false;
 
 function noStore(err) {
   if (db !== false) console.warn('ringflate: no persistent storage (IndexedDB), recordings are kept in memory only: ' + String((err && err.message) || err));
@@ -164,7 +217,8 @@ function perform(ops) {
 
 function openStore() {
   var locks = (self.navigator || {}).locks;
-  if (locks) locks.request(OWNER, function () { return new Promise(function () {}); });
+  if (locks && !locked) locks.request(OWNER, function () { return new Promise(function () {}); });
+  locked = true;
   return Promise.all([
     new Promise(function (ok, no) {
       var r = indexedDB.open('ringflate', 1);
@@ -178,8 +232,8 @@ function openStore() {
     locks ? locks.query().then(function (q) { return q.held.map(function (l) { return l.name; }); }) : []
   ]).then(function (r) {
     db = r[0][0];
-    r[0][1].forEach(function (k, i) { wasm_bindgen.engineRecord(k, r[0][2][i]); });
-    wasm_bindgen.engineLoad(r[1].join('\n'), OWNER, Date.now(), perform);
+    r[0][1].forEach(function (k, i) { E.engineRecord(k, r[0][2][i]); });
+    E.engineLoad(r[1].join('\n'), OWNER, Date.now(), perform);
   }).catch(noStore);
 }
 
@@ -190,16 +244,22 @@ function engineMessage(data) {
   openStore().then(function () {
     var q = pending;
     pending = true;
-    q.forEach(engineHandle);
+    // After a restart (a trap) the rest waits for the new instance's store.
+    for (var i = 0; i < q.length; i++) (pending === true ? engineHandle : engineMessage)(q[i]);
   });
 }
 
 function engineHandle(data) {
+  if (data.op === 'start') lastStart = data;
   engineCall(function () {
     // Only `start` uses randomness (the replay id).
     var random = data.op === 'start' ? crypto.getRandomValues(new Uint8Array(16)) : NO_RANDOM;
-    return wasm_bindgen.onEngineMessage(data, Date.now(), random);
+    return E.onEngineMessage(data, Date.now(), random);
   }, data);
+  if (data === again) {
+    again = null;
+    postMessage({ rf: 1, op: 'checkout' });
+  }
 }
 
 function ready(fn) {
@@ -238,7 +298,11 @@ function explain(err) {
 Promise.resolve()
   .then(wasmBytes)
   .then(function (buf) {
-    return wasm_bindgen({ module_or_path: buf });
+    return WebAssembly.compile(buf);
+  })
+  .then(function (m) {
+    module = m;
+    instantiate();
   })
   .then(
     function () {

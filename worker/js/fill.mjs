@@ -28,7 +28,30 @@ export function filledBootstrap(wasmBase64) {
   return source;
 }
 
-/** The worker script before minification: the wasm-bindgen glue and the bootstrap in one strict function scope. */
+/**
+ * The worker script before minification: the wasm-bindgen glue and the bootstrap in one strict function scope.
+ * The glue sits in `glue()`, which returns a fresh copy of it each time, so that the bootstrap can instantiate
+ * the compiled module again (after a trap, or to give memory back).
+ */
 export function workerSource(glue, bootstrap) {
-  return `(function(){"use strict";\n${glue}\n${bootstrap}\n})();\n`;
+  return `(function(){"use strict";\nfunction glue(){\n${glue}\nreturn wasm_bindgen;\n}\n${bootstrap}\n})();\n`;
+}
+
+/**
+ * The wasm-bindgen glue (`--target no-modules`, the pinned version) without what the worker never runs: the
+ * script URL lookup, fetching and streaming instantiation, and the asynchronous init. The bootstrap compiles the
+ * module itself and instantiates it with `initSync({ module })`. Throws if the glue is not as expected.
+ */
+export function slimGlue(glue) {
+  const cut = (from, to, by = '') => {
+    const i = glue.indexOf(from);
+    const j = glue.indexOf(to, i + from.length);
+    if (i < 0 || j < 0) throw new Error(`wasm-bindgen glue: ${JSON.stringify(from.slice(0, 40))} not found`);
+    glue = glue.slice(0, i) + by + glue.slice(j);
+  };
+  cut('    let script_src;', '\n    /**', '');
+  cut('    async function __wbg_load(', '    function initSync(');
+  cut('        if (module !== undefined) {', '        const imports = __wbg_get_imports();', '        module = module.module;\n');
+  cut('    let __wbg_init_promise;', '})({ __proto__: null });', '    return Object.assign({ initSync }, exports);\n');
+  return glue;
 }

@@ -242,6 +242,22 @@ fn clock(now: f64) -> u64 {
 /// `onEngineTick` should run next (ms since the epoch), or `undefined`.
 #[wasm_bindgen(js_name = onEngineMessage)]
 pub fn on_engine_message(data: &JsValue, now: f64, random: &[u8]) -> Option<f64> {
+    // Only in a worker built with `--test-hooks` (never the shipped file):
+    // `{rf: 1, op: 'debug', trap: true}` traps; any other `debug` answers with
+    // the instance's memory.
+    #[cfg(feature = "test-hooks")]
+    if to_value(data, 1).get("op") == &Value::str("debug") {
+        if to_value(data, 1).get("trap") == &Value::Bool(true) {
+            core::arch::wasm32::unreachable();
+        }
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"rf".into(), &1.into());
+        let _ = Reflect::set(&o, &"op".into(), &"debug".into());
+        let _ = Reflect::set(&o, &"memory".into(), &engine_memory().into());
+        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = scope.post_message(&o);
+        return None;
+    }
     let mut r = [0u8; 16];
     for (d, s) in r.iter_mut().zip(random) {
         *d = *s;
@@ -282,4 +298,18 @@ pub fn engine_load(live: String, owner: String, now: f64, store: js_sys::Functio
         d.take_store_ops()
     });
     perform(ops);
+}
+
+/// Bytes of WebAssembly memory this instance holds (it never shrinks; the
+/// bootstrap makes a new instance to give it back).
+#[wasm_bindgen(js_name = engineMemory)]
+pub fn engine_memory() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65_536) as f64
+}
+
+/// Whether the engine holds nothing that a new instance would lose (see
+/// [`Driver::idle`]).
+#[wasm_bindgen(js_name = engineIdle)]
+pub fn engine_idle() -> bool {
+    ENGINE.with(|d| d.borrow().idle())
 }

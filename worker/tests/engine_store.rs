@@ -48,6 +48,8 @@ struct Page<'a> {
     store: &'a mut Fake,
     session: Option<String>,
     out: Vec<Output>,
+    /// Random bytes for a new replay: one per page load.
+    r: [u8; 16],
 }
 
 impl<'a> Page<'a> {
@@ -67,15 +69,19 @@ impl<'a> Page<'a> {
             now,
         );
         store.apply(d.take_store_ops());
+        let seed = owner
+            .bytes()
+            .fold(7u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
         Page {
             d,
             store,
             session,
             out: Vec::new(),
+            r: [seed; 16],
         }
     }
     fn call(&mut self, m: Value, now: u64) -> Vec<Output> {
-        let out = self.d.handle(&m, now, R);
+        let out = self.d.handle(&m, now, self.r);
         self.after(out)
     }
     fn tick(&mut self, now: u64) -> Vec<Output> {
@@ -258,6 +264,32 @@ fn the_open_segment_sent_on_unload_is_not_handed_over_and_other_replays_are() {
     assert!(owned(before_started(&out)).is_empty());
     assert_eq!(started_segment_id(&out), 1);
     p.events(&[click(t + 1_001)], t + 1_001);
+    drop(p);
+    // The page went hidden (the worker finished the segment) while the host delivered the partial of it on
+    // unload: the finished copy is not handed over either.
+    let (partial_session, finished) = {
+        let mut p = Page::load(&mut store, "b2", &[], None, t + 1_500);
+        p.start(session_cfg(), t + 1_500);
+        let out = p.events(&[mutation(t + 1_500), click(t + 1_501)], t + 1_500);
+        let s = out
+            .iter()
+            .find_map(|o| match o {
+                Output::Partial { session, .. } => Some(session.clone()),
+                _ => None,
+            })
+            .expect("partial");
+        let out = p.call(msg("hidden", &[("hidden", Value::Bool(true))]), t + 1_600);
+        (s, owned(&out))
+    };
+    assert_eq!(finished.len(), 1, "hidden: the open segment is finished");
+    let mut p = Page::load(&mut store, "b3", &[], Some(partial_session), t + 1_700);
+    let out = p.start(session_cfg(), t + 1_700);
+    assert!(
+        owned(before_started(&out))
+            .iter()
+            .all(|s| s.replay_id != finished[0].replay_id),
+        "the segment delivered on unload is not handed over"
+    );
     drop(p);
     // A new tab (no session value): the other replay's open segment is handed over.
     let mut p = Page::load(&mut store, "c", &[], None, t + 2_000);

@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_replay_ms: u64,
     /// UTF-16 units of events in one segment (the host's cap).
     pub max_segment_utf16: u64,
+    /// Buffer mode: a generation is split (a full flush) before it takes more
+    /// UTF-16 units than this, so that the history is sent in segments under the cap.
+    pub split_utf16: u64,
     /// A segment is closed once its compressed bytes reach this.
     pub max_segment_bytes: usize,
     /// Error draws handed to the host at a time.
@@ -52,6 +55,7 @@ impl Default for Limits {
             idle_expire_ms: 15 * 60_000,
             max_replay_ms: MAX_REPLAY_MS,
             max_segment_utf16: 20_000_000,
+            split_utf16: 5_000_000,
             // Relay's limit is 10 MiB per recording item; the margin covers what
             // the compressor still holds, the envelope headers and the trailer.
             max_segment_bytes: 10 * 1024 * 1024 - 256 * 1024,

@@ -156,7 +156,7 @@ impl Driver {
                 st.hand_over(
                     continues
                         .as_ref()
-                        .map(|p| (p.id.as_str(), p.segment_id, p.mode == Mode::Buffer)),
+                        .map(|p| (p.id.as_str(), p.unload, p.mode == Mode::Buffer)),
                 )
             });
             if let (Some(p), Some(h)) = (continues.as_mut(), handed.as_ref()) {
@@ -169,7 +169,7 @@ impl Driver {
                 let (keys, pieces): (Vec<_>, Vec<_>) = h
                     .gens
                     .into_iter()
-                    .map(|(unit, start_at, piece)| ((unit, piece.bytes.len()), (start_at, piece)))
+                    .map(|(unit, g)| ((unit, g.2.bytes.len()), g))
                     .unzip();
                 let ids = engine.restore_ring(pieces);
                 if let Some(st) = self.store.as_mut() {
@@ -206,6 +206,13 @@ impl Driver {
     pub fn tick(&mut self, now: u64) -> Vec<Output> {
         let out = self.engine.as_mut().map_or_else(Vec::new, |e| e.tick(now));
         self.keep(out, now)
+    }
+
+    /// Nothing would be lost by starting the engine again from its session
+    /// value: no replay, or one that ended, is off, or records with no open
+    /// segment (a buffering replay holds its history).
+    pub fn idle(&self) -> bool {
+        self.engine.as_ref().map_or(true, Engine::idle)
     }
 
     pub fn next_wake(&self) -> Option<u64> {

@@ -17,6 +17,9 @@ pub struct Persisted {
     pub replay_type: ReplayType,
     pub draws_used: u64,
     pub ended: bool,
+    /// In a partial's session value: the host stores it when it delivered
+    /// that partial (this segment id) itself on unload.
+    pub unload: Option<u32>,
 }
 
 impl Persisted {
@@ -56,6 +59,7 @@ impl Persisted {
             },
             draws_used: int("draw")?,
             ended: int("ended")? != 0,
+            unload: int("unload").and_then(|n| u32::try_from(n).ok()),
         })
     }
 
@@ -71,6 +75,9 @@ impl Persisted {
             .str("replayType", self.replay_type.name())
             .int("draw", self.draws_used)
             .int("ended", u64::from(self.ended));
+        if let Some(n) = self.unload {
+            w.int("unload", u64::from(n));
+        }
         w.close();
         String::from_utf8(o).unwrap_or_default()
     }

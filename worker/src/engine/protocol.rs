@@ -346,8 +346,15 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
         }
     }
     let known = || {
-        let names: Vec<&str> = HOST_OPS.iter().map(|(n, _)| *n).collect();
-        names.join(", ")
+        // Not `join`, which links a generic copy loop.
+        let mut names = String::new();
+        for (i, (n, _)) in HOST_OPS.iter().enumerate() {
+            if i > 0 {
+                names.push_str(", ");
+            }
+            names.push_str(n);
+        }
+        names
     };
     let name = match msg.get("op") {
         Value::Str(s) => s.as_str(),

@@ -219,6 +219,8 @@ pub struct Gen {
     pub id: u64,
     /// Clock time of its first event.
     pub start_at: u64,
+    /// Starts at a checkout (else at a split point inside a long generation).
+    pub checkout: bool,
     pub piece: Piece,
 }
 
@@ -250,8 +252,11 @@ impl Ring {
         self.gens.iter().map(|g| g.piece.bytes.len() as u64).sum()
     }
 
-    /// Appends an event; a checkout (or the first event) starts a generation.
-    /// Returns whether it did.
+    /// Appends an event; a checkout (or the first event) starts a generation,
+    /// and so does a split point: an event that would take the generation past
+    /// [`Limits::split_utf16`] UTF-16 units (a full flush, so that a long
+    /// history can be sent as several segments). Returns whether a checkout
+    /// generation started.
     pub fn push(
         &mut self,
         text: &[u8],
@@ -260,7 +265,11 @@ impl Ring {
         now: u64,
         l: &Limits,
     ) -> Result<bool, DeflateError> {
-        let new = ev.kind == 4 || self.gens.is_empty() || self.fresh;
+        let checkout = ev.kind == 4 || self.gens.is_empty();
+        let split = self.gens.back().is_some_and(|g| {
+            g.piece.meta.events > 0 && g.piece.meta.utf16 + ev.utf16 > l.split_utf16
+        });
+        let new = checkout || split || self.fresh;
         if new {
             if let Some(last) = self.gens.back_mut().filter(|_| !self.fresh) {
                 self.deflater.flush(&mut last.piece.bytes, true)?;
@@ -269,6 +278,7 @@ impl Ring {
             self.gens.push_back(Gen {
                 id: self.next_id,
                 start_at: now,
+                checkout,
                 piece: Piece::default(),
             });
             self.next_id += 1;
@@ -276,17 +286,18 @@ impl Ring {
         if let Some(g) = self.gens.back_mut() {
             g.piece.push(&mut self.deflater, text, ev, href, l)?;
         }
-        Ok(new)
+        Ok(checkout)
     }
 
     /// Puts generations of an earlier page load (oldest first, each ending on
     /// a flush) before everything held; returns their ids.
-    pub fn restore(&mut self, older: Vec<(u64, Piece)>) -> Vec<u64> {
+    pub fn restore(&mut self, older: Vec<(u64, bool, Piece)>) -> Vec<u64> {
         let mut ids = Vec::new();
-        for (start_at, piece) in older.into_iter().rev() {
+        for (start_at, checkout, piece) in older.into_iter().rev() {
             self.gens.push_front(Gen {
                 id: self.next_id,
                 start_at,
+                checkout,
                 piece,
             });
             ids.push(self.next_id);
@@ -306,21 +317,32 @@ impl Ring {
         }
     }
 
-    /// Drops generations that are no longer needed: while the second oldest
-    /// already starts at or before `now - window`, and while the bytes held
-    /// exceed `max_bytes` (never the newest).
+    /// Drops generations that are no longer needed: everything before the
+    /// newest checkout that starts at or before `now - window`, and, while the
+    /// bytes held exceed `max_bytes`, the oldest checkout with the split
+    /// generations after it (never the newest checkout). What is kept always
+    /// starts at a checkout.
     pub fn trim(&mut self, now: u64, window: u64, max_bytes: u64) {
         let horizon = now.saturating_sub(window);
-        while self.gens.len() >= 2 && self.gens[1].start_at <= horizon {
-            self.gens.pop_front();
+        if let Some(k) = self
+            .gens
+            .iter()
+            .rposition(|g| g.checkout && g.start_at <= horizon)
+        {
+            for _ in 0..k {
+                self.gens.pop_front();
+            }
         }
         let mut held = self.bytes();
-        while self.gens.len() >= 2 && held > max_bytes {
-            if let Some(g) = self.gens.pop_front() {
+        while held > max_bytes && self.gens.iter().skip(1).any(|g| g.checkout) {
+            while let Some(g) = self.gens.pop_front() {
                 let n = g.piece.bytes.len() as u64;
                 held -= n;
                 self.dropped_generations += 1;
                 self.dropped_bytes += n;
+                if self.gens.front().is_some_and(|g| g.checkout) {
+                    break;
+                }
             }
         }
     }

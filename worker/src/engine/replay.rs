@@ -103,6 +103,7 @@ impl Engine {
                 },
                 draws_used: 0,
                 ended: false,
+                unload: None,
             }
         });
         let mut e = Engine {
@@ -136,14 +137,14 @@ impl Engine {
                 draws,
                 segment_id: e.segment_id.min(u32::from(u16::MAX)) as u16,
             },
-            Output::Session(e.persist(e.segment_id)),
+            Output::Session(e.persist(e.segment_id, None)),
         ];
         (e, out)
     }
 
     /// Puts generations of earlier page loads into the buffer-mode ring
     /// (oldest first); returns the ids the ring gave them (none unless buffering).
-    pub fn restore_ring(&mut self, gens: Vec<(u64, super::record::Piece)>) -> Vec<u64> {
+    pub fn restore_ring(&mut self, gens: Vec<(u64, bool, super::record::Piece)>) -> Vec<u64> {
         match &mut self.phase {
             Phase::Buffering(b) if !gens.is_empty() => b.ring.restore(gens),
             _ => Vec::new(),
@@ -180,12 +181,23 @@ impl Engine {
         s
     }
 
+    /// Nothing held that a restart from the session value would lose.
+    pub fn idle(&self) -> bool {
+        match &self.phase {
+            Phase::Buffering(_) => false,
+            Phase::Recording(r) => r.open.as_ref().map_or(true, |o| o.meta().events == 0),
+            Phase::Off | Phase::Ended { .. } => true,
+        }
+    }
+
     /// Buffering or recording.
     pub(super) fn live(&self) -> bool {
         matches!(self.phase, Phase::Buffering(_) | Phase::Recording(_))
     }
 
-    pub(super) fn persist(&self, segment_id: u32) -> String {
+    /// The session value with the next segment id `segment_id`; `unload`: the
+    /// segment a partial's value is for (see [`Persisted::unload`]).
+    pub(super) fn persist(&self, segment_id: u32, unload: Option<u32>) -> String {
         Persisted {
             id: self.id.clone(),
             started: self.started,
@@ -195,13 +207,14 @@ impl Engine {
             replay_type: self.replay_type,
             draws_used: self.draws_used,
             ended: self.ended().is_some(),
+            unload,
         }
         .write()
     }
 
     pub(super) fn save(&mut self, out: &mut Vec<Output>) {
         self.saved_activity = self.last_activity;
-        out.push(Output::Session(self.persist(self.segment_id)));
+        out.push(Output::Session(self.persist(self.segment_id, None)));
     }
 
     fn next_draws(&mut self) -> Vec<bool> {

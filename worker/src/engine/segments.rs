@@ -228,7 +228,7 @@ impl Engine {
             chunk,
             head,
             tail,
-            session: self.persist(self.segment_id + 1),
+            session: self.persist(self.segment_id + 1, Some(self.segment_id)),
             url: f.url,
             replay_event: f.replay_event,
         });

@@ -128,8 +128,8 @@ pub struct HandOver {
     pub segments: Vec<Segment>,
     /// The continued replay's next segment id must be at least this.
     pub floor: u32,
-    /// Generations of the continued buffer-mode replay (key, start, piece), oldest first.
-    pub gens: Vec<(String, u64, Piece)>,
+    /// Generations of the continued buffer-mode replay (key, (start, checkout, piece)), oldest first.
+    pub gens: Vec<(String, (u64, bool, Piece))>,
 }
 
 /// The persistent store's index and the requests to perform.
@@ -225,9 +225,10 @@ fn segment(r: &mut R) -> Option<Segment> {
     })
 }
 
-/// A generation record's rest (after the first-written time): start and piece.
-fn generation(r: &mut R) -> Option<(u64, Piece)> {
+/// A generation record's rest (after the first-written time): start, checkout, piece.
+fn generation(r: &mut R) -> Option<(u64, bool, Piece)> {
     let start_at = r.n()?;
+    let checkout = r.n()? == 1;
     let adler = u32::try_from(r.n()?).ok()?;
     let raw_len = r.n()?;
     let mut m = Meta {
@@ -240,7 +241,11 @@ fn generation(r: &mut R) -> Option<(u64, Piece)> {
     for _ in 0..r.n()? {
         m.urls.push(RawJson(r.s()?));
     }
-    Some((start_at, Piece::restored(r.0.to_vec(), adler, raw_len, m)))
+    Some((
+        start_at,
+        checkout,
+        Piece::restored(r.0.to_vec(), adler, raw_len, m),
+    ))
 }
 
 impl Store {
@@ -358,8 +363,8 @@ impl Store {
 
     /// The first `start`: the unsent segments of earlier page loads (records
     /// come in key order, so in (replay, segment) order) and the generations
-    /// of `continued` (replay id, next segment id, buffering).
-    pub fn hand_over(&mut self, continued: Option<(&str, u32, bool)>) -> HandOver {
+    /// of `continued` (replay id, the segment the host delivered on unload, buffering).
+    pub fn hand_over(&mut self, continued: Option<(&str, Option<u32>, bool)>) -> HandOver {
         let mut h = HandOver {
             segments: Vec::new(),
             floor: 0,
@@ -371,20 +376,17 @@ impl Store {
             r.n();
             let kept = if tag == GENERATION {
                 match generation(&mut r).filter(|_| same.is_some_and(|c| c.2)) {
-                    Some((start_at, piece)) => {
-                        h.gens.push((key.clone(), start_at, piece));
+                    Some(g) => {
+                        h.gens.push((key.clone(), g));
                         true
                     }
                     None => false,
                 }
             } else {
                 match segment(&mut r) {
-                    // The host sent the open segment itself on unload when it
-                    // stored that partial's session value (one segment id past it).
-                    Some(s)
-                        if !(tag == OPEN
-                            && same.is_some_and(|c| u32::from(s.segment_id) < c.1)) =>
-                    {
+                    // The host delivered that segment itself on unload (it stored
+                    // that partial's session value, which says so).
+                    Some(s) if !same.is_some_and(|c| c.1 == Some(u32::from(s.segment_id))) => {
                         if same.is_some() {
                             h.floor = h.floor.max(u32::from(s.segment_id) + 1);
                         }
@@ -544,6 +546,7 @@ impl Store {
                         .b(owner.as_bytes())
                         .n(at)
                         .n(g.start_at)
+                        .n(u64::from(g.checkout))
                         .n(u64::from(adler))
                         .n(raw_len)
                         .n(u64::from(m.events))
