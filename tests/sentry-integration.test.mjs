@@ -300,7 +300,10 @@ for (const [base, sdk] of Object.entries(SDKS)) test(`@sentry/browser ${sdk.vers
     assert.ok(v, `web-vital ${name}`);
     assert.ok(typeof v.data.value === 'number' && ['good', 'needs-improvement', 'poor'].includes(v.data.rating), `${name} value and rating`);
   }
-  assert.ok(vitals.find((x) => x.description === 'interaction-to-next-paint').data.value >= 80, 'INP covers the 80 ms handler');
+  // INP is reported each time the slowest interaction so far grows (on a loaded machine an earlier keystroke may
+  // pass the 40 ms threshold first), so the page's INP is the largest value reported.
+  const inp = Math.max(...vitals.filter((x) => x.description === 'interaction-to-next-paint').map((x) => x.data.value));
+  assert.ok(inp >= 80, `INP covers the 80 ms handler (largest reported: ${inp})`);
   t.diagnostic(`${segs.length} segments, ${events.length} events, ${customs(events, 'breadcrumb').length} breadcrumbs, ${customs(events, 'performanceSpan').length} spans`);
 });
 
