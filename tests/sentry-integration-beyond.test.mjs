@@ -178,7 +178,7 @@ test('typing, then leaving the page within 300 ms: ringflate delivers every type
   assert.deepEqual(srv.failures, []);
 });
 
-test('buffer mode: a buffer of over 20 M characters arrives, every event of it; Sentry\'s drops it', async (t) => {
+test('buffer mode: a buffer of over 20 M characters is split at the cap and every event arrives once; Sentry\'s drops it', async (t) => {
   const chunks = ['chunk-A', 'chunk-B', 'chunk-C'];
   const apps = [await open('ringflate', { mode: 'buffer' }), await open('sentry', { mode: 'buffer', sentryDefaults: '1' })];
   const got = {};
@@ -206,12 +206,20 @@ test('buffer mode: a buffer of over 20 M characters arrives, every event of it; 
   }
   t.diagnostic(`ringflate: ${JSON.stringify(got.ringflate)}; Sentry: ${JSON.stringify(got.sentry)}`);
   assert.deepEqual(got.ringflate.chunks, chunks, 'ringflate delivers every big event');
-  // Each segment stays within what Sentry's ingest (Relay) accepts: 10 MiB compressed, 100 MiB inflated. (The
-  // worker splits buffered history between checkouts only, so segment 0 here is one segment of over 20 M.)
-  for (const env of srv.envelopes.filter((e) => e.replay?.event.replay_id === apps[0].replayId)) {
+  // The history is split (the buffer holds split points, so no segment needs to start at a checkout): more than
+  // one segment, each within the SDK's 20 M-character cap (the sum of JSON.stringify(event).length) and what
+  // Sentry's ingest accepts (10 MiB compressed), every big event in exactly one segment, once.
+  const mine = srv.envelopes.filter((e) => e.replay?.event.replay_id === apps[0].replayId);
+  assert.ok(mine.length >= 2, `the buffer went out as ${mine.length} segment(s)`);
+  for (const env of mine) {
     const rec = env.items.find((i) => i.header.type === 'replay_recording').payload.length;
-    assert.ok(rec <= 10 * 1024 * 1024 && env.replay.text.length <= 100 * 1024 * 1024, `segment ${env.replay.segmentId}: ${rec} bytes compressed, ${env.replay.text.length} characters`);
-    t.diagnostic(`ringflate segment ${env.replay.segmentId}: ${env.replay.text.length} characters, ${rec} bytes compressed`);
+    const chars = env.replay.events.reduce((n, e) => n + JSON.stringify(e).length, 0);
+    assert.ok(rec <= 10 * 1024 * 1024 && chars <= 20_000_000, `segment ${env.replay.segmentId}: ${rec} bytes compressed, ${chars} characters`);
+    t.diagnostic(`ringflate segment ${env.replay.segmentId}: ${chars} characters, ${rec} bytes compressed`);
+  }
+  for (const c of chunks) {
+    const n = mine.reduce((k, env) => k + env.replay.text.split(`"${c} order 1042`).length - 1, 0);
+    assert.equal(n, 1, `${c} arrives exactly once`);
   }
   assert.ok(got.sentry.chunks.length < chunks.length, "Sentry's buffer lost some of them");
   assert.deepEqual(srv.failures, []);

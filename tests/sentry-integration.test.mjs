@@ -168,6 +168,9 @@ function assertClean(seen, page) {
 }
 
 async function typeInto(page, text) {
+  // The page's scripted layout shift counts for CLS only without input in the 500 ms before it: let it happen
+  // first (on a loaded machine the first click could otherwise land just before it).
+  await page.waitForFunction(() => window.__shifted);
   await page.fill('#question', '');
   await page.click('#question');
   await page.keyboard.type(text, { delay: 15 });

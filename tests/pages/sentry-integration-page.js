@@ -74,6 +74,7 @@ setTimeout(() => {
   p.textContent = 'Free shipping this week on orders over 50 EUR.';
   p.style.height = '60px';
   document.querySelector('main').prepend(p);
+  window.__shifted = true;
 }, 400);
 // A scripted burst of page activity for measurements: `n` DOM changes, one every 5 ms.
 window.__churn = (n) =>
