@@ -36,6 +36,7 @@ mod scan;
 mod segments;
 mod store;
 mod timers;
+mod unit;
 
 pub use config::{envelope_url, Config, Limits, Target, MAX_REPLAY_MS};
 pub use json::RawJson;

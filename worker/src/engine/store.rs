@@ -22,11 +22,12 @@
 //! buffer-mode replay are restored into its ring.
 
 use super::config::{Limits, Target};
-use super::json::{push_u64, RawJson};
-use super::output::{Kind, Output, ReplayType, Segment};
+use super::json::push_u64;
+use super::output::{Kind, Output, Segment};
 use super::phase::Phase;
-use super::record::{Meta, Piece};
+use super::record::Piece;
 use super::replay::Engine;
+use super::unit::{generation, header, seg_key, segment, Fields, FINISHED, GENERATION, OPEN, R, W};
 
 /// A request to the persistent store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,81 +35,6 @@ pub enum StoreOp {
     Put(String, Vec<u8>),
     Delete(String),
     Clear,
-}
-
-/// Unit kinds (the first number of a record).
-const FINISHED: u64 = 1;
-const OPEN: u64 = 2;
-const GENERATION: u64 = 3;
-
-/// Record encoder: unsigned LEB128 numbers and length-prefixed bytes.
-#[derive(Default)]
-struct W(Vec<u8>);
-
-impl W {
-    fn n(&mut self, mut v: u64) -> &mut Self {
-        while v >= 0x80 {
-            self.0.push(v as u8 | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-        self
-    }
-    fn b(&mut self, b: &[u8]) -> &mut Self {
-        self.n(b.len() as u64);
-        self.0.extend_from_slice(b);
-        self
-    }
-    fn o(&mut self, s: &Option<String>) -> &mut Self {
-        match s {
-            Some(s) => self.n(1).b(s.as_bytes()),
-            None => self.n(0),
-        }
-    }
-}
-
-struct R<'a>(&'a [u8]);
-
-impl<'a> R<'a> {
-    fn n(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        let mut shift = 0;
-        while shift < 64 {
-            let (&b, rest) = self.0.split_first()?;
-            self.0 = rest;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-            shift += 7;
-        }
-        None
-    }
-    fn b(&mut self) -> Option<&'a [u8]> {
-        let n = usize::try_from(self.n()?).ok()?;
-        let h = self.0.get(..n)?;
-        self.0 = &self.0[n..];
-        Some(h)
-    }
-    fn s(&mut self) -> Option<String> {
-        String::from_utf8(self.b()?.to_vec()).ok()
-    }
-    fn o(&mut self) -> Option<Option<String>> {
-        match self.n()? {
-            0 => Some(None),
-            _ => self.s().map(Some),
-        }
-    }
-}
-
-/// `{replayId}/s{segmentId:05}`.
-fn seg_key(replay: &str, seg: u16) -> String {
-    let mut k = Vec::with_capacity(40);
-    k.extend_from_slice(replay.as_bytes());
-    k.extend_from_slice(b"/s");
-    push_u64(&mut k, 100_000 + u64::from(seg));
-    k.remove(replay.len() + 2);
-    String::from_utf8(k).unwrap_or_default()
 }
 
 /// A stored unit: key, when first written, size.
@@ -144,108 +70,6 @@ pub struct Store {
     /// Leading segments of the next outputs that were handed over (kept already).
     skip: usize,
     pub dropped: u64,
-}
-
-/// The fields of a segment record (borrowed from a segment or a partial).
-struct Fields<'a> {
-    replay: &'a str,
-    seg: u16,
-    replay_type: ReplayType,
-    start: u64,
-    end: u64,
-    count: u32,
-    kind: Kind,
-    url: &'a Option<String>,
-    replay_event: &'a Option<String>,
-}
-
-impl<'a> Fields<'a> {
-    fn of(s: &'a Segment) -> Fields<'a> {
-        Fields {
-            replay: &s.replay_id,
-            seg: s.segment_id,
-            replay_type: s.replay_type,
-            start: s.start,
-            end: s.end,
-            count: s.event_count,
-            kind: s.kind,
-            url: &s.url,
-            replay_event: &s.replay_event,
-        }
-    }
-
-    fn record(&self, tag: u64, owner: &str, at: u64, body: &[&[u8]]) -> Vec<u8> {
-        let mut w = W::default();
-        w.n(tag)
-            .b(owner.as_bytes())
-            .n(at)
-            .b(self.replay.as_bytes())
-            .n(u64::from(self.seg))
-            .n(u64::from(self.replay_type == ReplayType::Buffer))
-            .n(self.start)
-            .n(self.end)
-            .n(u64::from(self.count))
-            .n(self.kind as u64)
-            .o(self.url)
-            .o(self.replay_event);
-        for b in body {
-            w.0.extend_from_slice(b);
-        }
-        w.0
-    }
-}
-
-/// A record's kind, owner, and the rest (from its first-written time on).
-fn header(v: &[u8]) -> Option<(u64, String, &[u8])> {
-    let mut r = R(v);
-    Some((r.n()?, r.s()?, r.0))
-}
-
-/// A segment record's rest (after the first-written time).
-fn segment(r: &mut R) -> Option<Segment> {
-    Some(Segment {
-        replay_id: r.s()?,
-        segment_id: u16::try_from(r.n()?).ok()?,
-        replay_type: if r.n()? == 1 {
-            ReplayType::Buffer
-        } else {
-            ReplayType::Session
-        },
-        start: r.n()?,
-        end: r.n()?,
-        event_count: u32::try_from(r.n()?).ok()?,
-        kind: match r.n()? {
-            0 => Kind::Envelope,
-            1 => Kind::Plain,
-            _ => Kind::Recording,
-        },
-        url: r.o()?,
-        replay_event: r.o()?,
-        body: r.0.to_vec(),
-    })
-}
-
-/// A generation record's rest (after the first-written time): start, checkout, piece.
-fn generation(r: &mut R) -> Option<(u64, bool, Piece)> {
-    let start_at = r.n()?;
-    let checkout = r.n()? == 1;
-    let adler = u32::try_from(r.n()?).ok()?;
-    let raw_len = r.n()?;
-    let mut m = Meta {
-        events: u32::try_from(r.n()?).ok()?,
-        utf16: r.n()?,
-        first_ts: r.n()?,
-        last_ts: r.n()?,
-        urls: Vec::new(),
-    };
-    for _ in 0..r.n()? {
-        m.urls.push(RawJson(r.s()?));
-    }
-    Some((
-        start_at,
-        checkout,
-        Piece::restored(r.0.to_vec(), adler, raw_len, m),
-    ))
 }
 
 impl Store {
