@@ -39,7 +39,11 @@ impl Adler32 {
     pub fn update(&mut self, data: &[u8]) {
         let (mut a, mut b) = (self.a, self.b);
         for block in data.chunks(NMAX) {
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "simd-adler"))]
+            #[cfg(all(
+                target_arch = "wasm32",
+                target_feature = "simd128",
+                feature = "simd-adler"
+            ))]
             let block = simd128::sums(&mut a, &mut b, block);
             let mut quads = block.chunks_exact(4);
             for q in &mut quads {
@@ -82,7 +86,11 @@ impl Adler32 {
 /// byte sums of the steps before, which count 16 times more per later step. Lanes stay
 /// far below 2³²: a block is at most NMAX bytes, so `va` ≤ 347·1,020 and `vp` ≤ 347·`va`
 /// per lane; the final sum is taken in u64.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128", feature = "simd-adler"))]
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "simd-adler"
+))]
 mod simd128 {
     use core::arch::wasm32::*;
 
