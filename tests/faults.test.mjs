@@ -5,39 +5,22 @@
 // the host delivered exactly once (the inflated recordings compared with the page's own copy).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { build } from 'esbuild';
-import { startServer } from './lib/server.mjs';
-import { launchBrowser, watchPage } from './lib/browser.mjs';
-import { ROOT } from './lib/bundle.mjs';
+import { watchPage } from './lib/browser.mjs';
+import { startFaultsApp, WORKER } from './lib/faults-app.mjs';
 
-const WORKER = '/w/ringflate-worker.js';
 const TIMEOUT = 30000;
 const RESTARTED = 'ringflate: the worker stopped answering and was replaced';
 
+let app;
 let srv;
 let browser;
-let tmp;
 
 before(async () => {
-  const workerFile = path.join(ROOT, 'dist/ringflate-worker.js');
-  assert.ok(fs.existsSync(workerFile), 'dist/ringflate-worker.js is missing: run node worker/build.mjs first');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-faults-'));
-  await build({ entryPoints: [path.join(ROOT, 'tests/pages/faults-page.js')], bundle: true, format: 'iife', target: 'es2020', outfile: path.join(tmp, 'faults-page.js'), logLevel: 'error' });
-  srv = await startServer({ sentry: { expectCompressed: true } });
-  srv.file(WORKER, workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'" });
-  srv.file('/app/faults.html', path.join(ROOT, 'tests/pages/faults.html'));
-  srv.file('/app/faults-page.js', path.join(tmp, 'faults-page.js'));
-  browser = await launchBrowser();
+  app = await startFaultsApp('faults');
+  ({ srv, browser } = app);
 });
 
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+after(() => app?.close());
 
 async function open(params = {}, { waitForFirst = true, page: reuse } = {}) {
   const page = reuse || (await browser.newPage());

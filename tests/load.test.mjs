@@ -4,37 +4,20 @@
 // host posted that no partial or segment has covered yet, as the page sees the messages — stays bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { build } from 'esbuild';
-import { startServer } from './lib/server.mjs';
-import { launchBrowser, watchPage } from './lib/browser.mjs';
-import { ROOT } from './lib/bundle.mjs';
+import { watchPage } from './lib/browser.mjs';
+import { startFaultsApp, WORKER } from './lib/faults-app.mjs';
 
-const WORKER = '/w/ringflate-worker.js';
 const SECONDS = Number(process.env.RINGFLATE_LOAD_SECONDS || 60);
+let app;
 let srv;
 let browser;
-let tmp;
 
 before(async () => {
-  const workerFile = path.join(ROOT, 'dist/ringflate-worker.js');
-  assert.ok(fs.existsSync(workerFile), 'dist/ringflate-worker.js is missing: run node worker/build.mjs first');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-load-'));
-  await build({ entryPoints: [path.join(ROOT, 'tests/pages/faults-page.js')], bundle: true, format: 'iife', target: 'es2020', outfile: path.join(tmp, 'faults-page.js'), logLevel: 'error' });
-  srv = await startServer({ sentry: { expectCompressed: true } });
-  srv.file(WORKER, workerFile, { 'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'" });
-  srv.file('/app/faults.html', path.join(ROOT, 'tests/pages/faults.html'));
-  srv.file('/app/faults-page.js', path.join(tmp, 'faults-page.js'));
-  browser = await launchBrowser();
+  app = await startFaultsApp('load');
+  ({ srv, browser } = app);
 });
 
-after(async () => {
-  await browser?.close();
-  await srv?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+after(() => app?.close());
 
 async function open() {
   const page = await browser.newPage();
