@@ -37,37 +37,8 @@ async function open(params = {}, { waitForFirst = true, page: reuse } = {}) {
   return { page, seen, replayId };
 }
 
-const segmentsOf = (replayId) =>
-  srv.envelopes.filter((e) => e.replay && e.replay.event.replay_id === replayId).map((e) => ({ ...e.replay, receivedAt: e.receivedAt, bytes: e.items.find((i) => i.header.type === 'replay_recording').payload.length }));
-const deliveredTexts = (replayId) => segmentsOf(replayId).flatMap((s) => s.events.map((e) => JSON.stringify(e)));
-
-function counts(list) {
-  const m = new Map();
-  for (const t of list) m.set(t, (m.get(t) || 0) + 1);
-  return m;
-}
-
-/** Every event the page recorded arrives exactly once, and nothing arrives twice (`extra`: unrecorded arrivals allowed). */
-async function exactlyOnce(replayId, recorded, { extra = false, ms = TIMEOUT } = {}) {
-  const want = counts(recorded);
-  await srv.waitFor(() => {
-    const got = counts(deliveredTexts(replayId));
-    return [...want.keys()].every((t) => got.has(t));
-  }, ms, `all ${recorded.length} recorded events`);
-  const got = counts(deliveredTexts(replayId));
-  const twice = [...got].filter(([, n]) => n > 1);
-  assert.deepEqual(twice.map(([t]) => t.slice(0, 120)), [], 'no event delivered twice');
-  const missing = [...want].filter(([t, n]) => got.get(t) !== n);
-  assert.deepEqual(missing.map(([t]) => t.slice(0, 120)), [], 'every recorded event delivered once');
-  if (!extra) {
-    const unknown = [...got.keys()].filter((t) => !want.has(t));
-    assert.deepEqual(unknown.map((t) => t.slice(0, 120)), [], 'nothing delivered that the page did not record');
-  }
-  const ids = segmentsOf(replayId).map((s) => s.segmentId);
-  assert.equal(new Set(ids).size, ids.length, `no segment delivered twice (${ids})`);
-  assert.deepEqual([...ids].sort((a, b) => a - b), ids.map((_, i) => i), 'segment ids 0, 1, 2 … without a gap');
-  assert.deepEqual(srv.failures, [], 'every envelope parses strictly');
-}
+const segmentsOf = (replayId) => app.segmentsOf(replayId);
+const exactlyOnce = (...a) => app.exactlyOnce(...a);
 
 /** Types `text`, one character every `gap` ms; returns when done. */
 async function type(page, text, gap = 40) {

@@ -158,6 +158,19 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     spawn();
   };
 
+  /** @param {number} upto */
+  const rescue = (upto) => {
+    flushBatch();
+    const later = unseen.filter((b) => b[0] > upto);
+    unseen = unseen.filter((b) => b[0] <= upto);
+    const p = o.onRescue && engine.partial();
+    if (p) engine.delivered(p), (stale = false), /** @type {any} */ (o.onRescue)(p);
+    // No partial of that segment yet: its batches go to the new instance.
+    const again = p ? [] : unseen;
+    unseen = later;
+    for (const b of again) postEvents(b[1], b[2]);
+  };
+
   // The next error draw (see `Engine.draw`); nothing is posted.
   const draw = () => !ended && mode !== 'off' && (mode === 'session' || !!draws.shift());
 
@@ -260,6 +273,10 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       }
       case 'rejected':
         error(data.message, data.code);
+        // A trap: the worker goes on in a new instance with the next segment. The trapped instance's open
+        // segment is completed here (what its partials streamed and the batches up to `seq`, which it had
+        // received), as for a replaced worker; the batches after `seq` are the new instance's.
+        if (data.code === 'internal' && mode === 'session') rescue(/** @type {import('./protocol').TrapMessage} */ (data).seq || 0);
         break;
     }
   };

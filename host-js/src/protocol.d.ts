@@ -286,5 +286,16 @@ export interface PongMessage {
   op: 'pong';
 }
 
+/**
+ * A trap inside the module, answered by the bootstrap (not the engine): `code` is `internal`, and `seq` is the
+ * `seq` of the last `events` message the trapped instance received (null: none). The new instance continues
+ * the replay with the next segment; the host completes the trapped instance's open segment from its partials
+ * and its batches up to `seq`.
+ */
+export interface TrapMessage extends RejectedMessage {
+  code: 'internal';
+  seq: number | null;
+}
+
 /** Everything the worker posts to an engine-mode host. */
-export type WorkerMessage = InitMessage | EngineMessage;
+export type WorkerMessage = InitMessage | EngineMessage | TrapMessage;

@@ -338,8 +338,8 @@ test('a call that throws is answered: engine messages rejected internal, Sentry 
   await until(() => w.posted.length === 4, 'answered');
   assert.deepEqual(w.posted.slice(1).map((p) => p.message), [
     { id: 4, method: 'addEvent', success: false, response: 'ringflate: internal error: boom' },
-    { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed' },
-    { rf: 1, op: 'rejected', of: null, code: 'internal', message: 'ringflate: internal error: unreachable executed' },
+    { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed', seq: null },
+    { rf: 1, op: 'rejected', of: null, code: 'internal', message: 'ringflate: internal error: unreachable executed', seq: null },
   ]);
   // The worker keeps working afterwards.
   assert.equal(w.log.engine.length, 2);
@@ -434,7 +434,13 @@ function startingEngine(extra = () => undefined) {
 }
 
 test('a trap: the in-flight message is rejected internal, a new instance restarts the engine from the last start, then a checkout', async () => {
+  const held = [];
+  const locks = {
+    request: (name, fn) => { held.push(name); fn(); },
+    query: async () => ({ held: held.map((name) => ({ name })) }),
+  };
   const w = worker({
+    locks,
     engine: startingEngine((data, self) => {
       if (data.op === 'events' && data.json === 'partial') {
         self.postMessage({ rf: 1, op: 'partial', segmentId: 3, session: 'after-partial' });
@@ -446,20 +452,47 @@ test('a trap: the in-flight message is rejected internal, a new instance restart
   const start = { rf: 1, op: 'start', config: { sessionSampleRate: 1 }, session: null, url: 'https://shop.test/' };
   w.send(start);
   await until(() => w.log.engine.length === 1, 'started');
-  w.send({ rf: 1, op: 'events', json: 'partial' });
-  w.send({ rf: 1, op: 'events', json: 'trap' });
-  w.send({ rf: 1, op: 'events', json: 'after' });
+  w.send({ rf: 1, op: 'events', json: 'partial', seq: 1 });
+  w.send({ rf: 1, op: 'events', json: 'trap', seq: 2 });
+  w.send({ rf: 1, op: 'events', json: 'after', seq: 3 });
   await until(() => w.log.engine.length === 5, 'the restart and the message after it');
   assert.equal(w.log.instances, 2, 'a new instance of the same compiled module');
   assert.equal(w.log.initArg.module.compiledFrom, w.log.compiled);
   const ops = w.posted.slice(1).map((p) => p.message.op);
   assert.deepEqual(ops, ['started', 'session', 'partial', 'rejected', 'session', 'checkout']);
-  assert.deepEqual(w.posted[4].message, { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed' });
+  // `seq`: the last batch the trapped instance received (the host completes that instance's open segment up to it).
+  assert.deepEqual(w.posted[4].message, { rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable executed', seq: 2 });
   // The engine starts again from the last start and the latest session value (a partial's: its segment is the host's).
   assert.deepEqual(w.log.engine[3].data, { ...start, session: 'after-partial' });
   assert.equal(w.log.engine[3].random.length, 16);
-  assert.deepEqual(w.log.engine[4].data, { rf: 1, op: 'events', json: 'after' }, 'then the messages after the trap');
+  assert.deepEqual(w.log.engine[4].data, { rf: 1, op: 'events', json: 'after', seq: 3 }, 'then the messages after the trap');
   assert.equal(w.log.loads.length, 2, 'the new instance reads the store again');
+  // It takes over the trapped instance's records as a new worker takes over a dead one's: an owner of its own,
+  // and the trapped one's owner is not live (its lock is still held, but its records are left over).
+  const [first, second] = w.log.loads;
+  assert.notEqual(second.owner, first.owner);
+  assert.deepEqual(held, [first.owner, second.owner], 'a lock for each');
+  assert.deepEqual(second.live, [second.owner]);
+});
+
+test('a start that traps is not retried; a later trap reports the last batch of its own instance', async () => {
+  let traps = 0;
+  const w = worker({
+    engine: startingEngine((data) => {
+      if (data.op === 'start' && data.session === 'session-1' && traps++ === 0) throw new Error('unreachable executed');
+      if (data.op === 'events' && data.json === 'trap') throw new Error('unreachable executed');
+    }),
+  });
+  await started(w);
+  w.send({ rf: 1, op: 'start', config: {}, session: null });
+  await until(() => w.log.engine.length === 1, 'started');
+  w.send({ rf: 1, op: 'events', json: 'trap', seq: 7 });
+  // The restart's start traps: answered, and not tried again (no loop).
+  await until(() => w.posted.filter((p) => p.message.op === 'rejected').length === 2, 'both traps answered');
+  await new Promise((r) => setTimeout(r, 30));
+  const rejected = w.posted.filter((p) => p.message.op === 'rejected').map((p) => [p.message.of, p.message.seq]);
+  assert.deepEqual(rejected, [['events', 7], ['start', null]]);
+  assert.equal(w.log.instances, 3, 'one instance per trap, no more');
 });
 
 test('memory: a new instance after the replay ends, or when the engine is idle holding over 64 MiB; not for Sentry', async () => {

@@ -308,6 +308,56 @@ test('with onRescue, a silent worker\'s open segment is completed by the core an
   assert.deepEqual(JSON.parse(w.posted.find((m) => m.op === 'events').json), [d]);
 });
 
+test('a trap: the trapped instance\'s open segment is completed up to its last batch; later batches stay the new instance\'s', () => {
+  const rescued = [];
+  const { e, scope, calls } = started({ onRescue: (p) => rescued.push(p) });
+  const w = scope.worker;
+  const [a, b, c, d] = [ev(1), ev(2), ev(3), ev(4)];
+  e.add([a]);
+  scope.advance(250); // seq 1
+  w.emit(partials(2, [texts([a])], { seq: [1] })[0]);
+  e.add([b]);
+  scope.advance(250); // seq 2: received by the trapped instance, not reported
+  e.add([c]);
+  scope.advance(250); // seq 3: posted after the trap, the new instance's
+  e.add([d]); // pending
+  w.emit({ rf: 1, op: 'rejected', of: 'debug', code: 'internal', message: 'ringflate: internal error: unreachable', seq: 2 });
+  assert.equal(scope.workers.length, 1, 'the same worker: it made a new instance itself');
+  assert.equal(calls.errors.length, 1);
+  assert.equal(rescued.length, 1);
+  assert.equal(rescued[0].segmentId, 2);
+  assert.equal(zlib.inflateSync(Buffer.from(rescued[0].body)).toString(), JSON.stringify([a, b]), 'the trapped segment: its partial and the batch after it, once');
+  // The pending batch went to the new instance; its partial of the next segment reports batches 3 and 4.
+  const posted = w.posted.filter((m) => m.op === 'events');
+  assert.deepEqual(posted.map((m) => m.seq), [1, 2, 3, 4]);
+  assert.deepEqual(JSON.parse(posted[3].json), [d]);
+  w.emit(partials(3, [texts([c, d])], { seq: [4] })[0]);
+  const p = e.partial();
+  assert.equal(zlib.inflateSync(Buffer.from(p.body)).toString(), JSON.stringify([c, d]), 'the next segment holds the rest, once');
+});
+
+test('a trap before any partial of the open segment: its batches are posted again, in order, to the new instance', () => {
+  const rescued = [];
+  const { e, scope } = started({ onRescue: (p) => rescued.push(p) });
+  const w = scope.worker;
+  const [a, b, c] = [ev(1), ev(2), ev(3)];
+  e.add([a]);
+  scope.advance(250); // seq 1
+  e.add([b]);
+  scope.advance(250); // seq 2
+  w.emit({ rf: 1, op: 'rejected', of: 'events', code: 'internal', message: 'ringflate: internal error: unreachable', seq: 1 });
+  assert.deepEqual(rescued, [], 'nothing to complete without a partial');
+  const posted = w.posted.filter((m) => m.op === 'events');
+  assert.deepEqual(posted.map((m) => [m.seq, JSON.parse(m.json)]), [[1, [a]], [2, [b]], [3, [a]]], 'batch 1 again, after batch 2 (already the new instance\'s)');
+  e.add([c]);
+  scope.advance(250);
+  w.emit(partials(0, [texts([b, a, c])], { seq: [4] })[0]);
+  assert.equal(zlib.inflateSync(Buffer.from(e.partial().body)).toString(), JSON.stringify([b, a, c]), 'every event once');
+  // A rejection that is not a trap changes nothing.
+  w.emit({ rf: 1, op: 'rejected', of: 'events', code: 'bad_batch', message: 'ringflate: bad' });
+  assert.equal(w.posted.filter((m) => m.op === 'events').length, 4);
+});
+
 /** A new page in the same tab: a new engine on the same storage, its worker ready. */
 function nextPage(storage) {
   const scope = fakeScope({ storage });

@@ -25,6 +25,7 @@ var E = null;
 var lastStart = null; // the last `start`, and the latest session value posted
 var lastSession = null;
 var again = null; // the `start` that restarts the engine in a new instance
+var lastSeq = null; // the `seq` of the last `events` message the current instance received
 var ended = false;
 var sentryUsed = false;
 var MEMORY = 67108864; // 64 MiB
@@ -82,26 +83,38 @@ function schedule(at) {
   }, Math.min(Math.max(0, at - Date.now()), 2147483647));
 }
 
-function engineRejected(data, code, message) {
+function engineRejected(data, code, message, seq) {
   var op = isEngine(data) && typeof data.op === 'string' ? data.op : null;
-  postMessage({ rf: 1, op: 'rejected', of: op, code: code, message: message });
+  var m = { rf: 1, op: 'rejected', of: op, code: code, message: message };
+  // A trap: the host completes the trapped instance's open segment from what it kept, up to this batch.
+  if (code === 'internal') m.seq = seq;
+  postMessage(m);
 }
 
 function engineCall(fn, data) {
   try {
     schedule(fn());
   } catch (err) {
-    engineRejected(data, 'internal', 'ringflate: internal error: ' + String((err && err.message) || err));
-    return restart(true);
+    engineRejected(data, 'internal', 'ringflate: internal error: ' + String((err && err.message) || err), lastSeq);
+    // A start that traps again is not retried.
+    return restart(data !== again, true);
   }
   if (ended || (!again && !sentryUsed && E.engineMemory() > MEMORY && E.engineIdle())) restart(!ended);
 }
 
 // A new instance of the compiled module. `resume`: start the engine again from
 // the last `start` with the latest session value (the replay goes on with its
-// next segment), then ask for a checkout.
-function restart(resume) {
+// next segment), then ask for a checkout. `trapped`: the new instance takes
+// over the trapped one's records under an owner of its own, as a new worker
+// takes over a dead one's (its unsent segments, its buffer generations).
+function restart(resume, trapped) {
   ended = false;
+  lastSeq = null;
+  if (trapped) {
+    dead.push(OWNER);
+    OWNER = 'ringflate:' + Math.random();
+    locked = false;
+  }
   try {
     instantiate();
   } catch (err) {
@@ -185,6 +198,7 @@ var db = null;
 var pending = null; // engine messages waiting for the store to be read; true once it was
 var OWNER = 'ringflate:' + Math.random();
 var locked = false;
+var dead = []; // owners of trapped instances: their records are left over
 
 function noStore(err) {
   if (db !== false) console.warn('ringflate: no persistent storage (IndexedDB), recordings are kept in memory only: ' + String((err && err.message) || err));
@@ -229,7 +243,7 @@ function openStore() {
       var s = d.transaction('r').objectStore('r');
       return Promise.all([d, result(s.getAllKeys()), result(s.getAll())]);
     }),
-    locks ? locks.query().then(function (q) { return q.held.map(function (l) { return l.name; }); }) : []
+    locks ? locks.query().then(function (q) { return q.held.map(function (l) { return l.name; }).filter(function (n) { return dead.indexOf(n) < 0; }); }) : []
   ]).then(function (r) {
     db = r[0][0];
     r[0][1].forEach(function (k, i) { E.engineRecord(k, r[0][2][i]); });
@@ -251,6 +265,7 @@ function engineMessage(data) {
 
 function engineHandle(data) {
   if (data.op === 'start') lastStart = data;
+  if (data.op === 'events' && typeof data.seq === 'number') lastSeq = data.seq;
   engineCall(function () {
     // Only `start` uses randomness (the replay id).
     var random = data.op === 'start' ? crypto.getRandomValues(new Uint8Array(16)) : NO_RANDOM;
