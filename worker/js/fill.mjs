@@ -53,5 +53,28 @@ export function slimGlue(glue) {
   cut('    async function __wbg_load(', '    function initSync(');
   cut('        if (module !== undefined) {', '        const imports = __wbg_get_imports();', '        module = module.module;\n');
   cut('    let __wbg_init_promise;', '})({ __proto__: null });', '    return Object.assign({ initSync }, exports);\n');
+  // Strings of 4,096 characters or more reach linear memory with one `encodeInto` straight into an allocation
+  // of the string's length (ASCII fits exactly), and a second one into room for 3 bytes per character of what
+  // did not fit, instead of a JavaScript loop over every character up to the first non-ASCII one. Shorter
+  // strings keep the loop: one builtin call per small event costs more than it saves (bench/README.md).
+  const at = '        let ptr = malloc(len, 1) >>> 0;\n';
+  const i = glue.indexOf(at);
+  if (i < 0) throw new Error('wasm-bindgen glue: passStringToWasm0 not as expected');
+  glue =
+    glue.slice(0, i + at.length) +
+    `        if (len >= 4096) {
+            let r = cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr, ptr + len));
+            let offset = r.written;
+            if (r.read < len) {
+                arg = arg.slice(r.read);
+                ptr = realloc(ptr, len, len = offset + arg.length * 3, 1) >>> 0;
+                offset += cachedTextEncoder.encodeInto(arg, getUint8ArrayMemory0().subarray(ptr + offset, ptr + len)).written;
+                ptr = realloc(ptr, len, offset, 1) >>> 0;
+            }
+            WASM_VECTOR_LEN = offset;
+            return ptr;
+        }
+` +
+    glue.slice(i + at.length);
   return glue;
 }
