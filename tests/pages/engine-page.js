@@ -5,7 +5,11 @@ import { startReplay } from '../../host-js/src/index.js';
 
 const q = new URLSearchParams(location.search);
 const num = (k) => (q.has(k) ? Number(q.get(k)) : undefined);
-const state = (window.__engine = { segments: [], errors: [], checkouts: 0 });
+const state = (window.__engine = { segments: [], errors: [], checkouts: 0, answered: 0 });
+
+// Answers the page has received from the ingest (the host reports a segment `sent` on its answer).
+const fetch0 = window.fetch;
+window.fetch = (...a) => fetch0(...a).then((r) => (state.answered++, r));
 
 const takeFullSnapshot = rrweb.record.takeFullSnapshot;
 rrweb.record.takeFullSnapshot = (...a) => {
