@@ -244,7 +244,8 @@ pub fn parse_flat(s: &str) -> Option<Vec<(&str, Flat<'_>)>> {
                 n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
                 i += 1;
             }
-            if i == start {
+            // JSON has no leading zeros (`01`).
+            if i == start || (i > start + 1 && b[start] == b'0') {
                 return None;
             }
             Flat::Int(n)
@@ -339,6 +340,7 @@ mod tests {
             "[1]",
             "{\"a\":1,}",
             "{\"a\":99999999999999999999}",
+            "{\"a\":01}",
         ] {
             assert!(parse_flat(bad).is_none(), "{bad}");
         }
