@@ -756,6 +756,8 @@ enum Step {
     Tick(u64),
     /// `tick` at `next_wake` (and `late` ms after it), if there is one.
     Wake(u64),
+    /// The clock goes back (the system clock was set back), then `tick`.
+    Back(u64),
 }
 
 fn dt() -> impl Strategy<Value = u64> {
@@ -773,6 +775,7 @@ fn step() -> BoxedStrategy<Step> {
         10 => (dt(), good_msg(), brk(), any::<[u8; 16]>()).prop_map(|(d, g, b, r)| Step::Msg(d, g, b, r)),
         1 => dt().prop_map(Step::Tick),
         2 => prop_oneof![Just(0u64), 0u64..50].prop_map(Step::Wake),
+        1 => prop_oneof![1u64..1_000, 1_000u64..2_000_000].prop_map(Step::Back),
     ]
     .boxed()
 }
@@ -953,6 +956,12 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
         match step {
             Step::Tick(dt) => {
                 now += dt;
+                let a = Action::Tick(now);
+                let s = act(&mut d, &a);
+                st.record(a, s);
+            }
+            Step::Back(by) => {
+                now = now.saturating_sub(*by);
                 let a = Action::Tick(now);
                 let s = act(&mut d, &a);
                 st.record(a, s);
@@ -1167,11 +1176,14 @@ proptest! {
     }
 }
 
+/// An op and its fields: name, type name, required.
+type Table = (&'static str, Vec<(&'static str, &'static str, bool)>);
+
 /// The oracle's table is the protocol's table (a new op or field must be
 /// added to both).
 #[test]
 fn the_oracle_knows_every_op_and_field() {
-    let ours: Vec<(&str, Vec<(&str, &str, bool)>)> = OPS
+    let ours: Vec<Table> = OPS
         .iter()
         .map(|(n, f)| {
             (
@@ -1191,7 +1203,7 @@ fn the_oracle_knows_every_op_and_field() {
             )
         })
         .collect();
-    let theirs: Vec<(&str, Vec<(&str, &str, bool)>)> = HOST_OPS
+    let theirs: Vec<Table> = HOST_OPS
         .iter()
         .map(|(n, f)| {
             (
