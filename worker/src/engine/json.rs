@@ -241,11 +241,14 @@ pub fn parse_flat(s: &str) -> Option<Vec<(&str, Flat<'_>)>> {
             let start = i;
             let mut n: u64 = 0;
             while let Some(d @ b'0'..=b'9') = b.get(i) {
+                // JSON has no leading zeros (`01`).
+                if n == 0 && i > start {
+                    return None;
+                }
                 n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
                 i += 1;
             }
-            // JSON has no leading zeros (`01`).
-            if i == start || (i > start + 1 && b[start] == b'0') {
+            if i == start {
                 return None;
             }
             Flat::Int(n)
