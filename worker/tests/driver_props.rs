@@ -23,8 +23,8 @@
 //!   chunks so far, tail) is a complete body holding the first events of the
 //!   segment of its id.
 //!
-//! Cases per run: 2,500 by default (about 20 s in `cargo test --release` on
-//! a loaded 2-core machine); more with proptest's `PROPTEST_CASES` (e.g.
+//! Cases per run: 2,500 by default (10–20 s in `cargo test --release` on a
+//! 2-core machine, by its load); more with proptest's `PROPTEST_CASES` (e.g.
 //! `PROPTEST_CASES=50000`) for a soak run.
 
 mod engine_util;
