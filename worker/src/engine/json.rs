@@ -241,6 +241,10 @@ pub fn parse_flat(s: &str) -> Option<Vec<(&str, Flat<'_>)>> {
             let start = i;
             let mut n: u64 = 0;
             while let Some(d @ b'0'..=b'9') = b.get(i) {
+                // JSON has no leading zeros (`01`).
+                if n == 0 && i > start {
+                    return None;
+                }
                 n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
                 i += 1;
             }
@@ -339,6 +343,7 @@ mod tests {
             "[1]",
             "{\"a\":1,}",
             "{\"a\":99999999999999999999}",
+            "{\"a\":01}",
         ] {
             assert!(parse_flat(bad).is_none(), "{bad}");
         }
