@@ -27,7 +27,7 @@ after(() => app?.close());
 
 const segmentsOf = (replayId) => app.segmentsOf(replayId);
 
-async function open() {
+async function open(params = {}) {
   const page = await browser.newPage();
   const seen = watchPage(page);
   // Keeps the page's worker and what it posts.
@@ -50,7 +50,7 @@ async function open() {
       }
     };
   });
-  await page.goto(`${srv.origin}/app/faults.html?${new URLSearchParams({ dsn: srv.dsn, worker: WORKER })}`);
+  await page.goto(`${srv.origin}/app/faults.html?${new URLSearchParams({ dsn: srv.dsn, worker: WORKER, ...params })}`);
   const replayId = await page.waitForFunction(() => window.__faults.replayId, null, { timeout: TIMEOUT }).then((h) => h.jsonValue());
   return { page, seen, replayId };
 }
@@ -111,6 +111,49 @@ test('a trap: the message is rejected internal, a new instance continues the rep
   assert.ok(segs.slice(1, last + 1).some((s) => s.events.some((e) => e.type === 2)), 'a full snapshot after the trap');
   assert.deepEqual(seen.errors, []);
   t.diagnostic(`${recorded.length} events in ${segs.length} segments; the trap came after batch ${r.seq}`);
+  await page.close();
+});
+
+test('a trap in buffer mode: the new instance takes the stored buffer over, so an error after it sends the history from before', async (t) => {
+  const { page, seen, replayId } = await open({ buffer: '1' });
+  assert.equal(await page.evaluate(() => window.__faults.mode), 'buffer');
+  await page.click('#question');
+  await page.keyboard.type('typed before the trap', { delay: 20 });
+  // The worker saves the buffer's generations at most once a second, and within a second of an event.
+  await page.waitForTimeout(1500);
+  const checkouts = await page.evaluate(() => window.__got.filter((o) => o === 'checkout').length);
+  const rejected = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const w = window.__worker;
+        w.addEventListener('message', function on(e) {
+          if (e.data && e.data.op === 'rejected') {
+            w.removeEventListener('message', on);
+            resolve(e.data);
+          }
+        });
+        w.postMessage({ rf: 1, op: 'debug', trap: true });
+      })
+  );
+  assert.equal(rejected.code, 'internal');
+  await page.waitForFunction((n) => window.__got.filter((o) => o === 'checkout').length > n, checkouts, { timeout: TIMEOUT });
+  await page.keyboard.type(' and after it', { delay: 20 });
+  await page.waitForTimeout(400);
+  assert.equal(segmentsOf(replayId).length, 0, 'still buffering: nothing sent');
+  const sampled = await page.evaluate(() => window.__faults.replay.captureError(new Error('after the trap')));
+  assert.equal(sampled, true);
+  await srv.waitFor(() => segmentsOf(replayId).some((s) => s.events.some((e) => e.type === 3 && e.data.text === 'typed before the trap and after it')), TIMEOUT, 'the buffer after the error');
+  const events = segmentsOf(replayId).flatMap((s) => s.events);
+  const texts = events.filter((e) => e.type === 3 && e.data.source === 5).map((e) => e.data.text);
+  assert.ok(texts.includes('typed before the trap'), `the input typed before the trap is in the history (inputs: ${texts.length})`);
+  assert.equal(events[0].type, 4, 'segment 0 starts at a checkout');
+  const trappedAt = events.findIndex((e) => e.type === 3 && e.data.text === 'typed before the trap');
+  assert.ok(events.slice(0, trappedAt).some((e) => e.type === 2), 'from the checkout before the trap');
+  const ids = segmentsOf(replayId).map((s) => s.segmentId);
+  assert.deepEqual(ids, ids.map((_, i) => i), 'segment ids 0, 1, 2 …');
+  assert.deepEqual(srv.failures, []);
+  assert.deepEqual(seen.errors, []);
+  t.diagnostic(`${events.length} events in ${ids.length} segments after the error`);
   await page.close();
 });
 

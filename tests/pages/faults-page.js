@@ -1,7 +1,8 @@
 // Fault and load test page: real rrweb and the ringflate host script (startReplay). It keeps the text of every
 // event it handed to the host (window.__faults.recorded), watches the messages between the host and the worker
 // (how many `events` batches the worker has not reported back in a partial yet), and records long tasks.
-// Query: worker, dsn, big (KB of random text in the page, for a large full snapshot), minMs (default 0).
+// Query: worker, dsn, big (KB of random text in the page, for a large full snapshot), minMs (default 0), buffer
+// (buffer mode instead of a session).
 import * as rrweb from 'rrweb';
 import { startReplay } from '../../host-js/src/index.js';
 
@@ -74,7 +75,9 @@ record.takeFullSnapshot = (c) => rrweb.record.takeFullSnapshot(c);
 const replay = startReplay({
   workerUrl: q.get('worker'),
   dsn: q.get('dsn'),
-  sessionSampleRate: 1,
+  // `buffer`: buffer mode (every error sampled) instead of a session.
+  sessionSampleRate: q.has('buffer') ? 0 : 1,
+  errorSampleRate: q.has('buffer') ? 1 : 0,
   minReplayDurationMs: q.has('minMs') ? Number(q.get('minMs')) : 0,
   rrweb: { record },
   record: { maskAllInputs: false },

@@ -555,3 +555,41 @@ fn memory_only_without_storage_and_unreadable_records_are_dropped() {
     assert!(owned(before_started(&out)).is_empty());
     assert!(p.store.0.is_empty(), "{:?}", p.store.0.keys());
 }
+
+#[test]
+fn buffer_events_after_a_throttled_save_are_saved_within_the_interval_without_another_message() {
+    let mut store = Fake::default();
+    let t = T0;
+    let mut p = Page::load(&mut store, "a", &[], None, t);
+    p.start(buffer_cfg(60_000.0), t);
+    let saved = |p: &Page| store_bytes(p.store);
+    let mut at = t;
+    for (k, evs) in [
+        vec![ev(4, t + 10, None), ev(2, t + 10, None)],
+        vec![click(t + 1_300)],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let now = if k == 0 { t + 10 } else { at + 300 };
+        let before = saved(&p);
+        // Within the interval since the last save: throttled, and the engine asks to be woken for it.
+        p.events(&evs, now);
+        assert_eq!(saved(&p), before, "batch {k}: throttled");
+        let wake = p.d.next_wake().expect("a wake-up for the unsaved events");
+        assert!(
+            wake > now && wake <= now + 1_000,
+            "batch {k}: due within the interval: {wake} (batch at {now})"
+        );
+        // No message comes; the wake-up alone saves them.
+        p.tick(wake);
+        assert!(saved(&p) > before, "batch {k}: saved at the wake-up");
+        at = wake;
+    }
+    // Nothing new since: no early wake-up for the store.
+    assert!(
+        p.d.next_wake().map_or(true, |w| w >= at + 10_000),
+        "{:?}",
+        p.d.next_wake()
+    );
+}

@@ -216,7 +216,13 @@ impl Driver {
         self.engine.as_ref().map_or(true, Engine::idle)
     }
 
+    /// The engine's next deadline, or earlier when the store has buffer
+    /// events to save.
     pub fn next_wake(&self) -> Option<u64> {
-        self.engine.as_ref().and_then(Engine::next_wake)
+        let e = self.engine.as_ref().and_then(Engine::next_wake);
+        match (e, self.store.as_ref().and_then(|s| s.ring_due)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

@@ -67,6 +67,11 @@ pub struct Store {
     /// Buffer generations kept: (ring id, key, bytes stored).
     gens: Vec<(u64, String, usize)>,
     ring_saved_at: Option<u64>,
+    /// The newest generation (id, events) as last saved.
+    ring_saved: (u64, u32),
+    /// When the buffer's unsaved events are due to be saved (a throttled save
+    /// wakes the engine then, so no event waits more than the interval).
+    pub ring_due: Option<u64>,
     /// Leading segments of the next outputs that were handed over (kept already).
     skip: usize,
     pub dropped: u64,
@@ -89,6 +94,8 @@ impl Store {
             earlier: Vec::new(),
             gens: Vec::new(),
             ring_saved_at: None,
+            ring_saved: (0, 0),
+            ring_due: None,
             skip: 0,
             dropped: 0,
         };
@@ -325,16 +332,26 @@ impl Store {
             self.delete(&k);
         }
         let Some(ring) = ring else {
+            self.ring_due = None;
             return;
         };
+        let newest = ring
+            .gens
+            .back()
+            .map_or((0, 0), |g| (g.id, g.piece.meta.events));
         if !hidden
             && self
                 .ring_saved_at
                 .is_some_and(|t| now < t + l.store_interval_ms)
         {
+            if newest != self.ring_saved {
+                self.ring_due = self.ring_saved_at.map(|t| t + l.store_interval_ms);
+            }
             return;
         }
         self.ring_saved_at = Some(now);
+        self.ring_saved = newest;
+        self.ring_due = None;
         if ring.sync().is_err() {
             return;
         }
