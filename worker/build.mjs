@@ -45,7 +45,7 @@ function run(cmd, argv, env = {}) {
 
 // wasm-bindgen's CLI must match the crate's pinned version exactly.
 const cargoToml = fs.readFileSync(path.join(root, 'worker/Cargo.toml'), 'utf8');
-const pinned = /wasm-bindgen = "=([^"]+)"/.exec(cargoToml)?.[1];
+const pinned = /wasm-bindgen = (?:\{ version = )?"=([^"]+)"/.exec(cargoToml)?.[1];
 let cli = '';
 try {
   cli = execFileSync('wasm-bindgen', ['--version'], { encoding: 'utf8' }).trim().split(' ')[1];

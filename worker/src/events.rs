@@ -2,6 +2,7 @@
 //! compressed as it is written.
 
 use crate::deflate::{DeflateError, ZlibWriter};
+use crate::prelude::*;
 
 /// Why an event was refused; the text is what the caller sees.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 
 use crate::deflate::{gzip, DEFAULT_LEVEL};
 use crate::events::EventStream;
+use crate::prelude::*;
 
 /// The methods of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

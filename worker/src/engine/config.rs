@@ -4,6 +4,7 @@
 use super::json::RawJson;
 use super::protocol::{check_fields, Value, CONFIG_FIELDS};
 use crate::deflate::DEFAULT_LEVEL;
+use crate::prelude::*;
 
 /// The longest a replay runs (`maxReplayDurationMs`: its default and maximum).
 pub const MAX_REPLAY_MS: u64 = 60 * 60_000;

@@ -7,6 +7,7 @@
 //! - a parser for the flat objects the engine itself writes (the persisted
 //!   session): string values without escapes and unsigned integers only.
 
+use crate::prelude::*;
 /// Appends bytes. Kept out of line: the envelope writer calls it dozens of
 /// times and inlined copies cost more wasm than the call.
 #[inline(never)]

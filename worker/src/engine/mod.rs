@@ -21,6 +21,7 @@
 //! `errorSampleRate > 0` → buffer, else off; error draw k is
 //! `hash(id, k) < errorSampleRate`.
 
+use crate::prelude::*;
 mod config;
 mod envelope;
 mod json;

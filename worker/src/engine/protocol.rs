@@ -5,6 +5,7 @@
 //! [`super::output`].
 
 use super::sample::is_replay_id;
+use crate::prelude::*;
 
 /// The engine protocol version, stated in the worker's first message
 /// (`protocol`). `worker/build.mjs` reads it from this line.

@@ -9,6 +9,7 @@
 //! in UTF-16 code units (what the host's size cap measures). Whitespace between
 //! elements is tolerated and not part of an event's text.
 
+use crate::prelude::*;
 /// One event of a batch: its byte range in the batch text and what was read from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scanned {
