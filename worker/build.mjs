@@ -82,7 +82,9 @@ if (level !== 'none') {
   run(wasmOpt, [`-${level}`, '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
     '--enable-sign-ext', '--enable-reference-types', '--enable-mutable-globals', '--enable-multivalue',
     ...(simd ? ['--enable-simd'] : []),
-    '--strip-debug', '--strip-producers', bgWasm, '-o', bgWasm]);
+    // The target_features section is for linkers only; --converge repeats the passes while they still shrink the
+    // module (same passes, same level).
+    '--strip-debug', '--strip-producers', '--strip-target-features', '--converge', bgWasm, '-o', bgWasm]);
 }
 const wasm = fs.readFileSync(bgWasm);
 const packed = pack === 'zlib' ? zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 }) : await zopfliDeflate(wasm);
