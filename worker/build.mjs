@@ -10,7 +10,8 @@
 // dist/test-hooks/ unless --out says otherwise) adds a `debug` engine op that
 // makes the module trap or report its memory; the shipped file never has it.
 //
-// Steps: cargo build (wasm32) → wasm-bindgen --target no-modules → wasm-opt
+// Steps: cargo build (wasm32) → wasm-bindgen --target no-modules → short import and export names in the
+// module and the glue (shortNames) → wasm-opt
 // (npm `binaryen`) → raw deflate with zopfli (npm `@gfx/zopfli`; about 7 %
 // smaller than zlib level 9, any inflater reads it) → base64 → glue + bootstrap
 // in one function scope → esbuild minify. `--pack zlib` uses zlib level 9 instead.
@@ -77,6 +78,8 @@ run('wasm-bindgen', [
   path.join(root, 'target/wasm32-unknown-unknown/release/ringflate.wasm'),
 ]);
 const bgWasm = path.join(work, 'engine_bg.wasm');
+const named = shortNames(fs.readFileSync(bgWasm), fs.readFileSync(path.join(work, 'engine.js'), 'utf8'));
+fs.writeFileSync(bgWasm, named.wasm);
 if (level !== 'none') {
   const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
   run(wasmOpt, [`-${level}`, '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
@@ -89,7 +92,7 @@ if (level !== 'none') {
 const wasm = fs.readFileSync(bgWasm);
 const packed = pack === 'zlib' ? zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 }) : await zopfliDeflate(wasm);
 if (!zlib.inflateRawSync(packed).equals(wasm)) throw new Error('packed WebAssembly does not inflate to the module');
-const glue = slimGlue(fs.readFileSync(path.join(work, 'engine.js'), 'utf8'));
+const glue = slimGlue(named.glue);
 const bootstrap = filledBootstrap(packed.toString('base64'));
 const source = workerSource(glue, bootstrap);
 const { code } = transformSync(source, { minify: true, target: 'es2018', charset: 'ascii', legalComments: 'none' });
@@ -112,6 +115,85 @@ const isVariant = ['features', 'opt', 'level', 'pack', 'no-simd', 'test-hooks'].
 if (!isVariant && size.gzip > SIZE_LIMIT) {
   console.error(`the worker is over its ${SIZE_LIMIT}-byte gzip budget by ${size.gzip - SIZE_LIMIT} bytes`);
   process.exit(1);
+}
+
+/**
+ * Short import and export names, in the module and in the glue alike. wasm-bindgen names each import
+ * `__wbg_<name>_<16 hex digits>` from module `./engine_bg.js`, and these names stood twice in the file (in the
+ * module and as the glue's import keys); the glue reaches every export as `wasm.<name>`. Imports become `a`.`a`,
+ * `a`.`b`, …, exports likewise; an export the glue never reaches is dropped. Throws unless every name is found
+ * exactly where it is expected, so a different glue fails the build instead of making a broken worker.
+ */
+function shortNames(wasm, glue) {
+  const short = (i) => (i < 52 ? '' : short(Math.floor(i / 52) - 1)) + 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'[i % 52];
+  const fail = (why) => { throw new Error(`shortening the module's names: ${why}`); };
+  let pos = 0;
+  const u32 = () => { let r = 0, shift = 0, b; do { b = wasm[pos++]; r |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80); return r >>> 0; };
+  const leb = (n) => { const out = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n); return Buffer.from(out); };
+  const name = () => { const n = u32(); const s = wasm.toString('utf8', pos, pos + n); pos += n; return s; };
+  const str = (s) => Buffer.concat([leb(Buffer.byteLength(s)), Buffer.from(s)]);
+  const limits = () => { const flags = wasm[pos++]; u32(); if (flags & 1) u32(); };
+  const sections = [wasm.subarray(0, 8)];
+  pos = 8;
+  while (pos < wasm.length) {
+    const id = wasm[pos++];
+    const size = u32();
+    const end = pos + size;
+    const start = pos;
+    let payload = wasm.subarray(start, end);
+    if (id === 2) { // imports
+      const parts = [];
+      const count = u32();
+      parts.push(leb(count));
+      for (let i = 0; i < count; i++) {
+        const mod = name();
+        const field = name();
+        const descStart = pos;
+        const kind = wasm[pos++];
+        if (kind === 0) u32();
+        else if (kind === 1) { pos++; limits(); }
+        else if (kind === 2) limits();
+        else if (kind === 3) pos += 2;
+        else fail(`import kind ${kind}`);
+        if (mod !== './engine_bg.js') fail(`import module ${mod}`);
+        const key = new RegExp(`(^|[^\\w$])${field}(?=: function)`, 'g');
+        if ((glue.match(new RegExp(`\\b${field}\\b`, 'g')) || []).length !== 1 || (glue.match(key) || []).length !== 1) {
+          fail(`import ${field} is not one key of the glue`);
+        }
+        glue = glue.replace(key, `$1${short(i)}`);
+        parts.push(str('a'), str(short(i)), wasm.subarray(descStart, pos));
+      }
+      const from = '"./engine_bg.js": import0,';
+      if (glue.split(from).length !== 2) fail('the glue has no single import object');
+      glue = glue.replace(from, 'a: import0,');
+      payload = Buffer.concat(parts);
+    } else if (id === 7) { // exports
+      const parts = [];
+      const count = u32();
+      let kept = 0;
+      for (let i = 0; i < count; i++) {
+        const field = name();
+        const descStart = pos;
+        pos++;
+        u32();
+        const uses = new RegExp(`\\bwasm\\.${field.replace(/\$/g, '\\$')}\\b`, 'g');
+        if (!uses.test(glue)) continue;
+        const to = `wasm.${short(kept)}`;
+        glue = glue.replace(uses, () => to);
+        parts.push(str(short(kept)), wasm.subarray(descStart, pos));
+        kept++;
+      }
+      payload = Buffer.concat([leb(kept), ...parts]);
+    }
+    if (pos !== end && (id === 2 || id === 7)) fail(`section ${id} did not parse to its end`);
+    pos = end;
+    sections.push(Buffer.from([id]), leb(payload.length), payload);
+  }
+  // Every export the glue uses now has a short name; nothing else may reach the exports object.
+  const left = (glue.match(/\bwasm\.[A-Za-z_$][\w$]*/g) || []).filter((m) => !/^wasm\.[a-zA-Z]{1,2}$/.test(m));
+  if (left.length) fail(`the glue still uses ${left.join(', ')}`);
+  if (/\bwasm\[/.test(glue)) fail('the glue indexes the exports');
+  return { wasm: Buffer.concat(sections), glue };
 }
 
 /** Raw deflate of `data` by zopfli (deterministic; 15 iterations take about 2 s here). */
