@@ -137,7 +137,15 @@ pub fn sentry_text() -> String {
 
 use crate::engine::{Driver, Output, StoreOp, Value, Wire};
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use web_sys::DedicatedWorkerGlobalScope;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The worker's global `postMessage`, looked up at each call (the bootstrap
+    /// wraps it). Called directly rather than on `js_sys::global()`, whose
+    /// lookup of the global object (four candidates, cached) is not needed.
+    #[wasm_bindgen(catch, js_name = postMessage)]
+    fn post_message(message: &JsValue, transfer: &JsValue) -> Result<(), JsValue>;
+}
 
 static ENGINE: Global<Driver> = Global::new();
 /// The bootstrap's function that performs storage requests (none: memory only).
@@ -203,8 +211,7 @@ fn post_output(out: &Output) {
         };
         let _ = Reflect::set(&o, &JsValue::from_str(k), &js);
     }
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.post_message_with_transfer(&o, &transfer);
+    let _ = post_message(&o, &transfer);
 }
 
 /// Hands the storage requests to the bootstrap as one flat array of
@@ -269,8 +276,7 @@ pub fn on_engine_message(data: &JsValue, now: f64, random: &[u8]) -> Option<f64>
         let _ = Reflect::set(&o, &"rf".into(), &1.into());
         let _ = Reflect::set(&o, &"op".into(), &"debug".into());
         let _ = Reflect::set(&o, &"memory".into(), &engine_memory().into());
-        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-        let _ = scope.post_message(&o);
+        let _ = post_message(&o, &JsValue::UNDEFINED);
         return None;
     }
     let mut r = [0u8; 16];
