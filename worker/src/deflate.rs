@@ -39,9 +39,14 @@ const fn parse_level(v: &str) -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeflateError;
 
+impl DeflateError {
+    /// The text the caller sees.
+    pub const MESSAGE: &'static str = "internal deflate error";
+}
+
 impl core::fmt::Display for DeflateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("internal deflate error")
+        f.write_str(Self::MESSAGE)
     }
 }
 

@@ -16,8 +16,8 @@ extern crate alloc;
 /// What std's prelude would give every module.
 mod prelude {
     pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
     pub use alloc::vec::Vec;
-    pub use alloc::{format, vec};
 }
 
 pub mod adler;

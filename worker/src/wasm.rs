@@ -115,7 +115,7 @@ pub fn sentry_call(
             FAILED
         }
         Outcome::Ignore(why) => {
-            a.1 = format!("ringflate: ignored a message: {why}");
+            a.1 = ["ringflate: ignored a message: ", why].concat();
             IGNORED
         }
     })

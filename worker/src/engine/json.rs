@@ -30,6 +30,13 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     put(out, &buf[i..]);
 }
 
+/// The decimal digits of `n`, for messages (no `core::fmt`).
+pub fn dec(n: u64) -> String {
+    let mut out = Vec::new();
+    push_u64(&mut out, n);
+    out.into_iter().map(char::from).collect()
+}
+
 /// Appends `ms` as seconds with three decimals: `1700000000123` → `1700000000.123`.
 pub fn push_secs(out: &mut Vec<u8>, ms: u64) {
     push_u64(out, ms / 1000);

@@ -249,7 +249,7 @@ impl Engine {
                 out.push(Output::Rejected {
                     of: Some("events".into()),
                     code: Code::BadBatch,
-                    message: format!("{PREFIX}{message}"),
+                    message: [PREFIX, &message].concat(),
                 });
                 return out;
             }
