@@ -82,12 +82,16 @@ const named = shortNames(fs.readFileSync(bgWasm), fs.readFileSync(path.join(work
 fs.writeFileSync(bgWasm, named.wasm);
 if (level !== 'none') {
   const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt');
-  run(wasmOpt, [`-${level}`, '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
+  const optimize = () => run(wasmOpt, [`-${level}`, '--enable-bulk-memory', '--enable-nontrapping-float-to-int',
     '--enable-sign-ext', '--enable-reference-types', '--enable-mutable-globals', '--enable-multivalue',
     ...(simd ? ['--enable-simd'] : []),
     // The target_features section is for linkers only; --converge repeats the passes while they still shrink the
     // module (same passes, same level).
     '--strip-debug', '--strip-producers', '--strip-target-features', '--converge', bgWasm, '-o', bgWasm]);
+  optimize();
+  // Panic paths become plain traps (see trapsOnly); optimizing again drops their now unused arguments at every
+  // call site, and the callers that thereby become trap-only are found in the next round.
+  for (let round = 0; round < 4 && (await trapsOnly(bgWasm, simd)) > 0; round++) optimize();
 }
 const wasm = fs.readFileSync(bgWasm);
 const packed = pack === 'zlib' ? zlib.deflateRawSync(wasm, { level: 9, memLevel: 9 }) : await zopfliDeflate(wasm);
@@ -194,6 +198,41 @@ function shortNames(wasm, glue) {
   if (left.length) fail(`the glue still uses ${left.join(', ')}`);
   if (/\bwasm\[/.test(glue)) fail('the glue indexes the exports');
   return { wasm: Buffer.concat(sections), glue };
+}
+
+/**
+ * Replaces the body of every function that always traps with a bare `unreachable`, and returns how many changed.
+ * Such a function (no result, its body cannot complete, no branch, call or throw, only local, global and memory
+ * effects on the way) is a panic path: with the module's panic handler, a trap, after arguments (message, source
+ * location, values) were stored for a handler that ignores them. Those stores are all it drops: the trap is the
+ * same, and after any trap the bootstrap makes a new instance, so nothing written just before one is ever read.
+ * This is what Rust's `panic_immediate_abort` gives on nightly.
+ */
+async function trapsOnly(file, simd) {
+  const { default: binaryen } = await import('binaryen');
+  const mod = binaryen.readBinary(fs.readFileSync(file));
+  const F = binaryen.Features;
+  mod.setFeatures(F.BulkMemory | F.BulkMemoryOpt | F.CallIndirectOverlong | F.NontrappingFPToInt | F.SignExt |
+    F.ReferenceTypes | F.MutableGlobals | F.Multivalue | (simd ? F.SIMD128 : 0));
+  const S = binaryen.SideEffects;
+  const allowed = S.ReadsLocal | S.WritesLocal | S.ReadsGlobal | S.WritesGlobal | S.ReadsMemory | S.WritesMemory |
+    S.ImplicitTrap;
+  const trapping = [];
+  for (let i = 0; i < mod.getNumFunctions(); i++) {
+    const f = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+    if (!f.body || f.results !== binaryen.none || binaryen.getExpressionType(f.body) !== binaryen.unreachable) continue;
+    if (binaryen.getExpressionId(f.body) === binaryen.UnreachableId) continue; // already a bare trap
+    if (binaryen.getSideEffects(f.body, mod) & ~allowed) continue;
+    trapping.push(f);
+  }
+  for (const f of trapping) {
+    mod.removeFunction(f.name);
+    mod.addFunction(f.name, f.params, f.results, [], mod.unreachable());
+  }
+  if (!mod.validate()) throw new Error('trapsOnly: the module no longer validates');
+  if (trapping.length) fs.writeFileSync(file, mod.emitBinary());
+  mod.dispose();
+  return trapping.length;
 }
 
 /** Raw deflate of `data` by zopfli (deterministic; 15 iterations take about 2 s here). */
