@@ -14,7 +14,8 @@
 // module and the glue (shortNames) → wasm-opt
 // (npm `binaryen`) → raw deflate with zopfli (npm `@gfx/zopfli`; about 7 %
 // smaller than zlib level 9, any inflater reads it) → base64 → glue + bootstrap
-// in one function scope → esbuild minify. `--pack zlib` uses zlib level 9 instead.
+// in one function scope → esbuild minify. `--pack zlib` uses zlib level 9 instead. Between the two wasm-opt
+// runs, functions that only trap lose their bodies (trapsOnly).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -113,11 +114,15 @@ const size = { raw: Buffer.byteLength(code), gzip: zlib.gzipSync(code, { level: 
 fs.writeFileSync(outFile.replace(/\.js$/, '.size.json'), JSON.stringify(size, null, 2) + '\n');
 console.log(`${path.relative(root, outFile)}: ${size.raw} bytes, ${size.gzip} gzipped (wasm ${size.wasm} → ${size.wasmDeflated} deflated)`);
 
-// The shipped build (no variant options) must stay within 60 KiB gzipped.
+// The shipped build (no variant options) must stay within 60 KiB gzipped by any gzip tool. node's zlib (measured
+// here, and what zlib-based servers send) gives 270–360 B less than `gzip -9` (GNU gzip's own deflate) on this file,
+// so the check keeps 512 B for the tool: node's count must stay within 60 KiB less that margin.
 const SIZE_LIMIT = 61440;
+const TOOL_MARGIN = 512;
 const isVariant = ['features', 'opt', 'level', 'pack', 'no-simd', 'test-hooks'].some((n) => args.includes(`--${n}`));
-if (!isVariant && size.gzip > SIZE_LIMIT) {
-  console.error(`the worker is over its ${SIZE_LIMIT}-byte gzip budget by ${size.gzip - SIZE_LIMIT} bytes`);
+if (!isVariant && size.gzip > SIZE_LIMIT - TOOL_MARGIN) {
+  console.error(`the worker is over its gzip budget (${SIZE_LIMIT} B less ${TOOL_MARGIN} B for the tool, by node's ` +
+    `zlib level 9) by ${size.gzip - (SIZE_LIMIT - TOOL_MARGIN)} bytes`);
   process.exit(1);
 }
 
