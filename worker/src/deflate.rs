@@ -1,4 +1,4 @@
-//! Raw deflate on top of flate2, and the zlib framing (RFC 1950) around it.
+//! Raw deflate on top of zlib-rs (called directly), and the zlib framing (RFC 1950) around it.
 //!
 //! ringflate writes the zlib header and the Adler-32 trailer itself instead of
 //! letting the backend do it, for two reasons:
@@ -10,7 +10,7 @@
 //!   recompressing what is kept.
 
 use crate::adler::Adler32;
-use flate2::{Compress, Compression, FlushCompress, Status};
+use alloc::vec::Vec;
 
 /// CMF = 0x78 (deflate, 32 KiB window), FLG = 0x9C (FLEVEL 2 "default", no dictionary).
 pub const ZLIB_HEADER: [u8; 2] = [0x78, 0x9C];
@@ -39,15 +39,117 @@ const fn parse_level(v: &str) -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeflateError;
 
+impl DeflateError {
+    /// The text the caller sees.
+    pub const MESSAGE: &'static str = "internal deflate error";
+}
+
 impl core::fmt::Display for DeflateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("internal deflate error")
+        f.write_str(Self::MESSAGE)
+    }
+}
+
+/// How far a call to the backend flushes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    None,
+    Sync,
+    Full,
+    Finish,
+}
+
+/// The deflate backend, called directly (no I/O layer): zlib-rs (default), or
+/// miniz_oxide with the `miniz` feature for the benchmarks' build variants.
+/// `compress` appends what it writes to `out`'s spare capacity and returns the
+/// input bytes consumed and whether the stream ended.
+#[cfg(feature = "zlib-rs")]
+mod backend {
+    use super::{DeflateError, Flush};
+    use alloc::vec::Vec;
+    use zlib_rs::{Deflate, DeflateFlush, Status};
+
+    pub struct Raw(Deflate);
+
+    impl Raw {
+        /// Raw deflate (negative window bits: no zlib header or trailer), 32 KiB window.
+        pub fn new(level: u32) -> Self {
+            Raw(Deflate::new(level as i32, false, 15))
+        }
+
+        pub fn compress(
+            &mut self,
+            input: &[u8],
+            out: &mut Vec<u8>,
+            mode: Flush,
+        ) -> Result<(usize, bool), DeflateError> {
+            let mode = match mode {
+                Flush::None => DeflateFlush::NoFlush,
+                Flush::Sync => DeflateFlush::SyncFlush,
+                Flush::Full => DeflateFlush::FullFlush,
+                Flush::Finish => DeflateFlush::Finish,
+            };
+            let (before_in, before_out) = (self.0.total_in(), self.0.total_out());
+            let status = self
+                .0
+                .compress_uninit(input, out.spare_capacity_mut(), mode)
+                .map_err(|_| DeflateError)?;
+            let written = (self.0.total_out() - before_out) as usize;
+            // SAFETY: the compressor initialized exactly `written` bytes of the spare capacity.
+            unsafe { out.set_len(out.len() + written) };
+            let consumed = (self.0.total_in() - before_in) as usize;
+            Ok((consumed, status == Status::StreamEnd))
+        }
+    }
+}
+
+#[cfg(all(feature = "miniz", not(feature = "zlib-rs")))]
+mod backend {
+    use super::{DeflateError, Flush};
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+    use miniz_oxide::deflate::core::{create_comp_flags_from_zip_params, CompressorOxide};
+    use miniz_oxide::{MZFlush, MZStatus};
+
+    pub struct Raw(Box<CompressorOxide>);
+
+    impl Raw {
+        /// Raw deflate (negative window bits: no zlib header or trailer).
+        pub fn new(level: u32) -> Self {
+            let flags = create_comp_flags_from_zip_params(level as i32, -15, 0);
+            Raw(Box::new(CompressorOxide::new(flags)))
+        }
+
+        pub fn compress(
+            &mut self,
+            input: &[u8],
+            out: &mut Vec<u8>,
+            mode: Flush,
+        ) -> Result<(usize, bool), DeflateError> {
+            let mode = match mode {
+                Flush::None => MZFlush::None,
+                Flush::Sync => MZFlush::Sync,
+                Flush::Full => MZFlush::Full,
+                Flush::Finish => MZFlush::Finish,
+            };
+            let len = out.len();
+            out.resize(out.capacity(), 0);
+            let r =
+                miniz_oxide::deflate::stream::deflate(&mut self.0, input, &mut out[len..], mode);
+            out.truncate(len + r.bytes_written);
+            match r.status {
+                Ok(status) => Ok((r.bytes_consumed, status == MZStatus::StreamEnd)),
+                // No progress possible (nothing to flush): not an error for a flush.
+                Err(miniz_oxide::MZError::Buf) => Ok((r.bytes_consumed, false)),
+                Err(_) => Err(DeflateError),
+            }
+        }
     }
 }
 
 /// A raw deflate compressor that appends its output to caller-owned buffers.
 pub struct Deflater {
-    c: Compress,
+    c: backend::Raw,
     level: u32,
 }
 
@@ -55,7 +157,7 @@ impl Deflater {
     pub fn new(level: u32) -> Self {
         let level = level.min(9);
         Deflater {
-            c: Compress::new(Compression::new(level), false),
+            c: backend::Raw::new(level),
             level,
         }
     }
@@ -63,66 +165,53 @@ impl Deflater {
     /// Compresses `input`; output that is ready is appended to `out`, the rest
     /// stays in the compressor until the next write, flush or finish.
     pub fn write(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), DeflateError> {
-        self.run(input, out, FlushCompress::None)
+        self.run(input, out, Flush::None)
     }
 
     /// Emits everything written so far and ends on a byte boundary (an empty stored
     /// block). With `full`, later output does not refer to anything before this
     /// point, so the bytes since the previous full flush form a self-contained chunk.
     pub fn flush(&mut self, out: &mut Vec<u8>, full: bool) -> Result<(), DeflateError> {
-        let mode = if full {
-            FlushCompress::Full
-        } else {
-            FlushCompress::Sync
-        };
-        self.run(&[], out, mode)
+        self.run(&[], out, if full { Flush::Full } else { Flush::Sync })
     }
 
     /// Ends the raw stream with a final block and readies the compressor for a new one.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), DeflateError> {
-        let r = self.run(&[], out, FlushCompress::Finish);
+        let r = self.run(&[], out, Flush::Finish);
         self.reset();
         r
     }
 
     /// Drops any buffered input and starts a new raw stream.
     ///
-    /// A fresh compressor rather than `Compress::reset`: with the zlib-rs backend,
-    /// `reset` after input at level 1 leaves state behind that corrupts the next
-    /// stream (found by `tests/sentry_protocol.rs`).
+    /// A fresh compressor rather than the backend's reset: with zlib-rs, a reset
+    /// after input at level 1 leaves state behind that corrupts the next stream
+    /// (found by `tests/sentry_protocol.rs`).
     pub fn reset(&mut self) {
-        self.c = Compress::new(Compression::new(self.level), false);
+        self.c = backend::Raw::new(self.level);
     }
 
     fn run(
         &mut self,
         mut input: &[u8],
         out: &mut Vec<u8>,
-        mode: FlushCompress,
+        mode: Flush,
     ) -> Result<(), DeflateError> {
         loop {
             let spare = out.capacity() - out.len();
             if spare < 64 || spare < input.len() / 4 {
                 out.reserve((input.len() / 2).max(16 * 1024));
             }
-            let before = self.c.total_in();
-            let status = self
-                .c
-                .compress_vec(input, out, mode)
-                .map_err(|_| DeflateError)?;
-            let consumed = (self.c.total_in() - before) as usize;
+            let (consumed, ended) = self.c.compress(input, out, mode)?;
             input = input.get(consumed..).unwrap_or_default();
-            match status {
-                Status::StreamEnd => return Ok(()),
-                Status::Ok | Status::BufError => {}
+            if ended {
+                return Ok(());
             }
             let room_left = out.len() < out.capacity();
             match mode {
-                FlushCompress::None if input.is_empty() => return Ok(()),
+                Flush::None if input.is_empty() => return Ok(()),
                 // A flush is complete once the backend stops short of filling the buffer.
-                FlushCompress::Sync | FlushCompress::Full if input.is_empty() && room_left => {
-                    return Ok(())
-                }
+                Flush::Sync | Flush::Full if input.is_empty() && room_left => return Ok(()),
                 _ => {}
             }
         }
@@ -215,6 +304,7 @@ pub fn crc32(data: &[u8]) -> u32 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use flate2::Compression;
     use std::io::Read;
 
     pub fn inflate_zlib(bytes: &[u8]) -> Vec<u8> {

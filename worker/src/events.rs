@@ -2,6 +2,7 @@
 //! compressed as it is written.
 
 use crate::deflate::{DeflateError, ZlibWriter};
+use crate::prelude::*;
 
 /// Why an event was refused; the text is what the caller sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,12 +12,19 @@ pub enum EventError {
     Deflate(DeflateError),
 }
 
+impl EventError {
+    /// The text the caller sees (built without `core::fmt`).
+    pub fn message(&self) -> String {
+        match self {
+            EventError::Invalid(why) => ["Adding invalid event: ", why].concat(),
+            EventError::Deflate(_) => DeflateError::MESSAGE.into(),
+        }
+    }
+}
+
 impl core::fmt::Display for EventError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            EventError::Invalid(why) => write!(f, "Adding invalid event: {why}"),
-            EventError::Deflate(e) => write!(f, "{e}"),
-        }
+        f.write_str(&self.message())
     }
 }
 

@@ -5,8 +5,9 @@
 //! Host → worker: `{ id: number, method: string, arg?: string }`.
 //! Worker → host: `{ id, method, success, response }`, `id` and `method` echoed.
 
-use crate::deflate::{gzip, DEFAULT_LEVEL};
+use crate::deflate::{gzip, DeflateError, DEFAULT_LEVEL};
 use crate::events::EventStream;
+use crate::prelude::*;
 
 /// The methods of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,29 +144,35 @@ impl SentryWorker {
             Field::Number => {}
             Field::Absent => return Outcome::Ignore("message has no id"),
             other => {
-                return Outcome::Err(format!(
-                    "ringflate: id must be a number, got {}",
-                    other.type_name()
-                ))
+                return Outcome::Err(
+                    ["ringflate: id must be a number, got ", other.type_name()].concat(),
+                )
             }
         }
         let method = match method {
             Field::Str(name) => match Method::parse(&name) {
                 Some(m) => m,
                 None => {
-                    return Outcome::Err(format!(
-                        "ringflate: unknown method {}; expected one of {}",
-                        quoted(&name),
-                        Method::NAMES
-                    ))
+                    return Outcome::Err(
+                        [
+                            "ringflate: unknown method ",
+                            &quoted(&name),
+                            "; expected one of ",
+                            Method::NAMES,
+                        ]
+                        .concat(),
+                    )
                 }
             },
             Field::Absent => return Outcome::Err("ringflate: message has no method".into()),
             other => {
-                return Outcome::Err(format!(
-                    "ringflate: method must be a string, got {}",
-                    other.type_name()
-                ))
+                return Outcome::Err(
+                    [
+                        "ringflate: method must be a string, got ",
+                        other.type_name(),
+                    ]
+                    .concat(),
+                )
             }
         };
         self.apply(method, arg)
@@ -176,16 +183,19 @@ impl SentryWorker {
             Method::AddEvent => match arg {
                 Field::Str(event) => match self.stream.push(&event) {
                     Ok(()) => Outcome::Ok(Response::Nothing),
-                    Err(e) => Outcome::Err(e.to_string()),
+                    Err(e) => Outcome::Err(e.message()),
                 },
-                other => Outcome::Err(format!(
-                    "Adding invalid event: arg must be a non-empty string (one JSON-encoded rrweb event), got {}",
-                    other.type_name()
-                )),
+                other => Outcome::Err(
+                    [
+                        "Adding invalid event: arg must be a non-empty string (one JSON-encoded rrweb event), got ",
+                        other.type_name(),
+                    ]
+                    .concat(),
+                ),
             },
             Method::Finish => match self.stream.finish() {
                 Ok(bytes) => Outcome::Ok(Response::Bytes(bytes)),
-                Err(e) => Outcome::Err(e.to_string()),
+                Err(e) => Outcome::Err(e.message()),
             },
             Method::Clear => {
                 self.stream.clear();
@@ -194,12 +204,11 @@ impl SentryWorker {
             Method::Compress => match arg {
                 Field::Str(text) => match gzip(text.as_bytes(), self.level) {
                     Ok(bytes) => Outcome::Ok(Response::Bytes(bytes)),
-                    Err(e) => Outcome::Err(e.to_string()),
+                    Err(DeflateError) => Outcome::Err(DeflateError::MESSAGE.into()),
                 },
-                other => Outcome::Err(format!(
-                    "ringflate: compress needs a string arg, got {}",
-                    other.type_name()
-                )),
+                other => Outcome::Err(
+                    ["ringflate: compress needs a string arg, got ", other.type_name()].concat(),
+                ),
             },
         }
     }

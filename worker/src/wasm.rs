@@ -6,24 +6,46 @@
 //! arguments, and builds and posts the reply itself (transferring result bytes).
 //! Engine messages (below) are rarer and larger and are read field by field.
 
+use crate::prelude::*;
 use crate::sentry::{Field, Message, Outcome, Response, SentryWorker};
-use std::cell::RefCell;
+use core::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-// No panic hook (console_error_panic_hook and its formatting cost 1.2 KB gzipped):
-// no input reaches a panic, and were one to happen the module traps, which the
-// bootstrap catches and answers as "ringflate: internal error: …".
+// No panic hook, no panic runtime: no input reaches a panic, and were one to
+// happen the module traps here, which the bootstrap catches and answers as
+// "ringflate: internal error: …". (std's panic machinery, its formatting and the
+// thread-locals were 1.8 KB gzipped; worker/build.mjs then
+// turns the panic paths into bare traps.)
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// One value of the instance, made on first use. The module runs on one thread
+/// (no `atomics`), so sharing it is sound; a re-entrant use traps (`RefCell`).
+struct Global<T>(RefCell<Option<T>>);
+
+// SAFETY: wasm32 without the `atomics` feature has exactly one thread.
+unsafe impl<T> Sync for Global<T> {}
+
+impl<T: Default> Global<T> {
+    const fn new() -> Self {
+        Global(RefCell::new(None))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(self.0.borrow_mut().get_or_insert_with(T::default))
+    }
+}
 
 // Talc instead of the default dlmalloc: 2.5 KB smaller gzipped, and no slower
 // on the Sentry hot path (node A/B over d2/d4: 52.8 vs 52.1 and 58.4 vs 49.6 MB/s).
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-thread_local! {
-    static SENTRY: RefCell<SentryWorker> = RefCell::new(SentryWorker::default());
-    /// The bytes or text of the last Sentry call's answer, taken by the bootstrap.
-    static ANSWER: RefCell<(Vec<u8>, String)> = const { RefCell::new((Vec::new(), String::new())) };
-}
+static SENTRY: Global<SentryWorker> = Global::new();
+/// The bytes or text of the last Sentry call's answer, taken by the bootstrap.
+static ANSWER: Global<(Vec<u8>, String)> = Global::new();
 
 /// `typeof` names, indexed by the codes the bootstrap passes (`null` is its own code).
 const TYPES: [&str; 9] = [
@@ -82,23 +104,20 @@ pub fn sentry_call(
     } else {
         Message::NotAnObject
     };
-    let outcome = SENTRY.with(|s| s.borrow_mut().handle(msg));
-    ANSWER.with(|a| {
-        let mut a = a.borrow_mut();
-        match outcome {
-            Outcome::Ok(Response::Nothing) => OK_NOTHING,
-            Outcome::Ok(Response::Bytes(bytes)) => {
-                a.0 = bytes;
-                OK_BYTES
-            }
-            Outcome::Err(text) => {
-                a.1 = text;
-                FAILED
-            }
-            Outcome::Ignore(why) => {
-                a.1 = format!("ringflate: ignored a message: {why}");
-                IGNORED
-            }
+    let outcome = SENTRY.with(|s| s.handle(msg));
+    ANSWER.with(|a| match outcome {
+        Outcome::Ok(Response::Nothing) => OK_NOTHING,
+        Outcome::Ok(Response::Bytes(bytes)) => {
+            a.0 = bytes;
+            OK_BYTES
+        }
+        Outcome::Err(text) => {
+            a.1 = text;
+            FAILED
+        }
+        Outcome::Ignore(why) => {
+            a.1 = ["ringflate: ignored a message: ", why].concat();
+            IGNORED
         }
     })
 }
@@ -106,26 +125,32 @@ pub fn sentry_call(
 /// The bytes of the last answer (copied once into a fresh `Uint8Array`).
 #[wasm_bindgen(js_name = sentryBytes)]
 pub fn sentry_bytes() -> Vec<u8> {
-    ANSWER.with(|a| std::mem::take(&mut a.borrow_mut().0))
+    ANSWER.with(|a| core::mem::take(&mut a.0))
 }
 
 /// The text of the last answer.
 #[wasm_bindgen(js_name = sentryText)]
 pub fn sentry_text() -> String {
-    ANSWER.with(|a| std::mem::take(&mut a.borrow_mut().1))
+    ANSWER.with(|a| core::mem::take(&mut a.1))
 }
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
 use crate::engine::{Driver, Output, StoreOp, Value, Wire};
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use web_sys::DedicatedWorkerGlobalScope;
 
-thread_local! {
-    static ENGINE: RefCell<Driver> = RefCell::new(Driver::default());
-    /// The bootstrap's function that performs storage requests (none: memory only).
-    static STORE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+#[wasm_bindgen]
+extern "C" {
+    /// The worker's global `postMessage`, looked up at each call (the bootstrap
+    /// wraps it). Called directly rather than on `js_sys::global()`, whose
+    /// lookup of the global object (four candidates, cached) is not needed.
+    #[wasm_bindgen(catch, js_name = postMessage)]
+    fn post_message(message: &JsValue, transfer: &JsValue) -> Result<(), JsValue>;
 }
+
+static ENGINE: Global<Driver> = Global::new();
+/// The bootstrap's function that performs storage requests (none: memory only).
+static STORE: Global<Option<js_sys::Function>> = Global::new();
 
 /// Reads a message into the core's [`Value`]: plain objects down to `depth`
 /// levels, typed arrays and arrays by type name only.
@@ -187,8 +212,7 @@ fn post_output(out: &Output) {
         };
         let _ = Reflect::set(&o, &JsValue::from_str(k), &js);
     }
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.post_message_with_transfer(&o, &transfer);
+    let _ = post_message(&o, &transfer);
 }
 
 /// Hands the storage requests to the bootstrap as one flat array of
@@ -210,7 +234,7 @@ fn perform(ops: Vec<StoreOp>) {
         list.push(&bytes.map_or(JsValue::NULL, |b| Uint8Array::from(&b[..]).into()));
     }
     STORE.with(|s| {
-        if let Some(f) = s.borrow().as_ref() {
+        if let Some(f) = s.as_ref() {
             let _ = f.call1(&JsValue::NULL, &list);
         }
     });
@@ -218,8 +242,7 @@ fn perform(ops: Vec<StoreOp>) {
 
 fn run_engine(f: impl FnOnce(&mut Driver) -> Vec<Output>) -> Option<f64> {
     let (outs, wake, ops) = ENGINE.with(|d| {
-        let mut d = d.borrow_mut();
-        let outs = f(&mut d);
+        let outs = f(d);
         (outs, d.next_wake(), d.take_store_ops())
     });
     perform(ops);
@@ -254,8 +277,7 @@ pub fn on_engine_message(data: &JsValue, now: f64, random: &[u8]) -> Option<f64>
         let _ = Reflect::set(&o, &"rf".into(), &1.into());
         let _ = Reflect::set(&o, &"op".into(), &"debug".into());
         let _ = Reflect::set(&o, &"memory".into(), &engine_memory().into());
-        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-        let _ = scope.post_message(&o);
+        let _ = post_message(&o, &JsValue::UNDEFINED);
         return None;
     }
     let mut r = [0u8; 16];
@@ -272,15 +294,13 @@ pub fn on_engine_tick(now: f64) -> Option<f64> {
     run_engine(|d| d.tick(clock(now)))
 }
 
-thread_local! {
-    /// Records read from storage, until `engineLoad`.
-    static RECORDS: RefCell<Vec<(String, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
-}
+/// Records read from storage, until `engineLoad`.
+static RECORDS: Global<Vec<(String, Vec<u8>)>> = Global::new();
 
 /// One record read from storage at start-up (before `engineLoad`).
 #[wasm_bindgen(js_name = engineRecord)]
 pub fn engine_record(key: String, value: Vec<u8>) {
-    RECORDS.with(|r| r.borrow_mut().push((key, value)));
+    RECORDS.with(|r| r.push((key, value)));
 }
 
 /// Persistent storage is available and its records were passed with
@@ -289,11 +309,10 @@ pub fn engine_record(key: String, value: Vec<u8>) {
 /// `perform`). Called once, before the first engine message.
 #[wasm_bindgen(js_name = engineLoad)]
 pub fn engine_load(live: String, owner: String, now: f64, store: js_sys::Function) {
-    let records = RECORDS.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    let records = RECORDS.with(core::mem::take);
     let live: Vec<String> = live.split('\n').map(str::to_string).collect();
-    STORE.with(|s| *s.borrow_mut() = Some(store));
+    STORE.with(|s| *s = Some(store));
     let ops = ENGINE.with(|d| {
-        let mut d = d.borrow_mut();
         d.load(owner, &live, records, clock(now));
         d.take_store_ops()
     });
@@ -311,5 +330,5 @@ pub fn engine_memory() -> f64 {
 /// [`Driver::idle`]).
 #[wasm_bindgen(js_name = engineIdle)]
 pub fn engine_idle() -> bool {
-    ENGINE.with(|d| d.borrow().idle())
+    ENGINE.with(|d| d.idle())
 }

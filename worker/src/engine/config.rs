@@ -1,9 +1,10 @@
 //! Engine configuration, read from the `config` object of a `start` message,
 //! and the host message values it is read from.
 
-use super::json::RawJson;
+use super::json::{dec, RawJson};
 use super::protocol::{check_fields, Value, CONFIG_FIELDS};
 use crate::deflate::DEFAULT_LEVEL;
+use crate::prelude::*;
 
 /// The longest a replay runs (`maxReplayDurationMs`: its default and maximum).
 pub const MAX_REPLAY_MS: u64 = 60 * 60_000;
@@ -146,7 +147,7 @@ impl Config {
     /// [`CONFIG_FIELDS`], then ranges and combinations.
     pub fn from_value(v: &Value) -> Result<Config, String> {
         if !matches!(v, Value::Object(_)) {
-            return Err(format!("config must be an object, got {}", v.type_name()));
+            return Err(["config must be an object, got ", v.type_name()].concat());
         }
         check_fields(v, CONFIG_FIELDS, "config.")?;
         let num = |k: &str| match v.get(k) {
@@ -159,19 +160,26 @@ impl Config {
         };
         let rate = |k: &str| match num(k) {
             Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
-            _ => Err(format!(
-                "config.{k} must be a number from 0 to 1, got a number out of range"
-            )),
+            _ => Err([
+                "config.",
+                k,
+                " must be a number from 0 to 1, got a number out of range",
+            ]
+            .concat()),
         };
         let mut c = Config::new(rate("sessionSampleRate")?, rate("errorSampleRate")?);
         let ms = |k: &str, max: f64| -> Result<Option<u64>, String> {
             match num(k) {
                 None => Ok(None),
                 Some(x) if (0.0..=max).contains(&x) => Ok(Some(x as u64)),
-                Some(_) => Err(format!(
-                    "config.{k} must be a number from 0 to {}, got a number out of range",
-                    max as u64
-                )),
+                Some(_) => Err([
+                    "config.",
+                    k,
+                    " must be a number from 0 to ",
+                    &dec(max as u64),
+                    ", got a number out of range",
+                ]
+                .concat()),
             }
         };
         if let Some(x) = ms("bufferMs", 3_600_000.0)? {
@@ -233,8 +241,13 @@ impl Config {
 /// `{scheme}://{key}@{host}/{project}` → the envelope endpoint with the key as
 /// a query parameter. A path before the project id is kept.
 pub fn envelope_url(dsn: &str) -> Result<String, String> {
-    let bad =
-        || format!("config.dsn is not a DSN ({{scheme}}://{{key}}@{{host}}/{{project}}): {dsn}");
+    let bad = || {
+        [
+            "config.dsn is not a DSN ({scheme}://{key}@{host}/{project}): ",
+            dsn,
+        ]
+        .concat()
+    };
     // A byte search rather than `split_once("://")`, which links a substring searcher.
     let sep = dsn
         .as_bytes()
@@ -253,9 +266,16 @@ pub fn envelope_url(dsn: &str) -> Result<String, String> {
     if !matches!(scheme, "http" | "https") || !ok(key) || host.is_empty() || !ok(project) {
         return Err(bad());
     }
-    Ok(format!(
-        "{scheme}://{host}/api/{project}/envelope/?sentry_version=7&sentry_key={key}"
-    ))
+    Ok([
+        scheme,
+        "://",
+        host,
+        "/api/",
+        project,
+        "/envelope/?sentry_version=7&sentry_key=",
+        key,
+    ]
+    .concat())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 use super::config::Config;
 use super::json::{Obj, RawJson};
 use super::ReplayType;
+use crate::prelude::*;
 
 /// What the `replay_event` item says about a segment.
 pub struct SegmentInfo<'a> {

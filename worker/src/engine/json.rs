@@ -7,6 +7,7 @@
 //! - a parser for the flat objects the engine itself writes (the persisted
 //!   session): string values without escapes and unsigned integers only.
 
+use crate::prelude::*;
 /// Appends bytes. Kept out of line: the envelope writer calls it dozens of
 /// times and inlined copies cost more wasm than the call.
 #[inline(never)]
@@ -27,6 +28,13 @@ pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     put(out, &buf[i..]);
+}
+
+/// The decimal digits of `n`, for messages (no `core::fmt`).
+pub fn dec(n: u64) -> String {
+    let mut out = Vec::new();
+    push_u64(&mut out, n);
+    out.into_iter().map(char::from).collect()
 }
 
 /// Appends `ms` as seconds with three decimals: `1700000000123` → `1700000000.123`.

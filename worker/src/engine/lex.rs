@@ -2,6 +2,7 @@
 //! grammar, exact unsigned integer reading), and the UTF-16 length of a text. Nothing here builds a value; the
 //! scanner (`scan.rs`) walks an event's structure with these.
 
+use crate::prelude::*;
 #[inline(always)]
 pub(super) fn ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {

@@ -21,6 +21,7 @@
 //! `errorSampleRate > 0` → buffer, else off; error draw k is
 //! `hash(id, k) < errorSampleRate`.
 
+use crate::prelude::*;
 mod config;
 mod envelope;
 mod json;
@@ -104,7 +105,7 @@ impl Driver {
                     _ => None,
                 },
                 code,
-                message: format!("{PREFIX}{message}"),
+                message: [PREFIX, &message].concat(),
             }],
         }
     }
@@ -148,8 +149,8 @@ impl Driver {
                     "start: a replay is already running; send stop first".into(),
                 ));
             }
-            let mut cfg =
-                Config::from_value(config).map_err(|e| (Code::BadField, format!("start: {e}")))?;
+            let mut cfg = Config::from_value(config)
+                .map_err(|e| (Code::BadField, ["start: ", &e].concat()))?;
             cfg.url = url.map(str::to_string);
             // The first start of a page load: what earlier loads left goes first.
             let mut continues = Engine::continues(&cfg, session, now);
@@ -188,7 +189,7 @@ impl Driver {
             };
             return Err((
                 Code::NotStarted,
-                format!("{name} before start: send start first"),
+                [name, " before start: send start first"].concat(),
             ));
         };
         Ok(match op {

@@ -4,6 +4,7 @@
 //! schema (`worker/tests/protocol_schema.rs`).
 
 use super::protocol::{Code, Ty};
+use crate::prelude::*;
 
 /// How a replay records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use super::config::Limits;
 use super::json::{parse_flat, Flat, Obj};
 use super::output::{Mode, ReplayType};
 use super::sample;
+use crate::prelude::*;
 
 /// The persisted session state (format in PROTOCOL.md).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use super::output::{Mode, Stop};
 use super::record::{assemble, Meta, Open, Ring};
 use super::scan::Scanned;
 use crate::deflate::DeflateError;
+use crate::prelude::*;
 
 pub enum Phase {
     /// Sampled out: nothing is recorded until `stop`.

@@ -5,6 +5,7 @@
 //! [`super::output`].
 
 use super::sample::is_replay_id;
+use crate::prelude::*;
 
 /// The engine protocol version, stated in the worker's first message
 /// (`protocol`). `worker/build.mjs` reads it from this line.
@@ -308,12 +309,15 @@ pub fn check_fields(obj: &Value, fields: &[Field], at: &str) -> Result<(), Strin
         let v = obj.get(f.name);
         let absent = matches!(v, Value::Undefined | Value::Null);
         if !(f.ty.accepts(v) || (absent && !f.required)) {
-            return Err(format!(
-                "{at}{} must be {}, got {}",
+            return Err([
+                at,
                 f.name,
+                " must be ",
                 f.ty.describe(),
-                v.type_name()
-            ));
+                ", got ",
+                v.type_name(),
+            ]
+            .concat());
         }
     }
     Ok(())
@@ -324,10 +328,11 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
     if !matches!(msg, Value::Object(_)) {
         return Err((
             Code::NotObject,
-            format!(
-                "an engine message must be an object {{rf: 1, op, …}}, got {}",
-                msg.type_name()
-            ),
+            [
+                "an engine message must be an object {rf: 1, op, …}, got ",
+                msg.type_name(),
+            ]
+            .concat(),
         ));
     }
     match msg.get("rf") {
@@ -335,13 +340,15 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
         other => {
             return Err((
                 Code::BadRf,
-                format!(
-                    "unsupported engine protocol version (rf: {}); this worker speaks rf: 1",
+                [
+                    "unsupported engine protocol version (rf: ",
                     match other {
                         Value::Number(_) => "a number other than 1",
                         v => v.type_name(),
-                    }
-                ),
+                    },
+                    "); this worker speaks rf: 1",
+                ]
+                .concat(),
             ))
         }
     }
@@ -361,21 +368,23 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
         other => {
             return Err((
                 Code::UnknownOp,
-                format!(
-                    "op must be a string ({}), got {}",
-                    known(),
-                    other.type_name()
-                ),
+                [
+                    "op must be a string (",
+                    &known(),
+                    "), got ",
+                    other.type_name(),
+                ]
+                .concat(),
             ))
         }
     };
     let Some((_, fields)) = HOST_OPS.iter().find(|(n, _)| *n == name) else {
         return Err((
             Code::UnknownOp,
-            format!("unknown op \"{name}\" (known: {})", known()),
+            ["unknown op \"", name, "\" (known: ", &known(), ")"].concat(),
         ));
     };
-    check_fields(msg, fields, &format!("{name}: ")).map_err(|m| (Code::BadField, m))?;
+    check_fields(msg, fields, &[name, ": "].concat()).map_err(|m| (Code::BadField, m))?;
     let text = |k: &str| match msg.get(k) {
         Value::Str(s) => Some(s.as_str()),
         _ => None,

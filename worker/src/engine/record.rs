@@ -17,7 +17,8 @@ use super::json::RawJson;
 use super::scan::Scanned;
 use crate::adler::Adler32;
 use crate::deflate::{DeflateError, Deflater, ZLIB_HEADER};
-use std::collections::VecDeque;
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 /// A stored, non-final deflate block holding one byte: BFINAL=0 BTYPE=00, LEN=1, NLEN, byte.
 const fn stored(byte: u8, last: bool) -> [u8; 6] {

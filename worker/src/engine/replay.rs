@@ -13,6 +13,7 @@ use super::record::Open;
 use super::sample::{self, draw, session_value};
 use super::scan::{split_batch, Scanned};
 use crate::deflate::DeflateError;
+use crate::prelude::*;
 
 /// rrweb IncrementalSnapshot sources that count as user activity:
 /// MouseInteraction, Scroll, Input, TouchMove, Drag.
@@ -248,7 +249,7 @@ impl Engine {
                 out.push(Output::Rejected {
                     of: Some("events".into()),
                     code: Code::BadBatch,
-                    message: format!("{PREFIX}{message}"),
+                    message: [PREFIX, &message].concat(),
                 });
                 return out;
             }

@@ -1,6 +1,7 @@
 //! Replay ids and sampling decisions, all derived from the injected random
 //! bytes so that a replay id alone determines its mode and its error draws.
 
+use crate::prelude::*;
 const SESSION_SEED: u64 = 0x5EED_0000_0000_0001;
 const DRAW_SEED: u64 = 0x5EED_0000_0000_0002;
 

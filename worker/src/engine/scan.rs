@@ -9,6 +9,7 @@
 //! in UTF-16 code units (what the host's size cap measures). Whitespace between
 //! elements is tolerated and not part of an event's text.
 
+use crate::prelude::*;
 /// One event of a batch: its byte range in the batch text and what was read from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scanned {
@@ -26,6 +27,7 @@ pub struct Scanned {
     pub utf16: u64,
 }
 
+use super::json::dec;
 pub use super::lex::utf16_len;
 use super::lex::{number, number_end, string, unescape, ws};
 
@@ -53,13 +55,26 @@ pub fn split_batch(text: &str) -> Result<Vec<Scanned>, String> {
     } else {
         loop {
             if b.get(i) != Some(&b'{') {
-                return Err(format!(
-                    "event {} (byte {i}) is not a JSON object",
-                    out.len()
-                ));
+                return Err([
+                    "event ",
+                    &dec(out.len() as u64),
+                    " (byte ",
+                    &dec(i as u64),
+                    ") is not a JSON object",
+                ]
+                .concat());
             }
-            let ev = scan_event(b, i)
-                .map_err(|why| format!("event {} (starting at byte {i}): {why}", out.len()))?;
+            let ev = scan_event(b, i).map_err(|why| {
+                [
+                    "event ",
+                    &dec(out.len() as u64),
+                    " (starting at byte ",
+                    &dec(i as u64),
+                    "): ",
+                    why,
+                ]
+                .concat()
+            })?;
             i = ws(b, ev.end);
             out.push(ev);
             match b.get(i) {
@@ -69,16 +84,25 @@ pub fn split_batch(text: &str) -> Result<Vec<Scanned>, String> {
                     break;
                 }
                 _ => {
-                    return Err(format!(
-                        "expected ',' or ']' after event {} (byte {i})",
-                        out.len() - 1
-                    ))
+                    return Err([
+                        "expected ',' or ']' after event ",
+                        &dec(out.len() as u64 - 1),
+                        " (byte ",
+                        &dec(i as u64),
+                        ")",
+                    ]
+                    .concat())
                 }
             }
         }
     }
     if ws(b, i) != b.len() {
-        return Err(format!("unexpected text after the array (byte {i})"));
+        return Err([
+            "unexpected text after the array (byte ",
+            &dec(i as u64),
+            ")",
+        ]
+        .concat());
     }
     Ok(out)
 }

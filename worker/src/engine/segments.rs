@@ -8,6 +8,7 @@ use super::output::{Kind, Mode, Output, Segment, Stop};
 use super::phase::Phase;
 use super::record::{Meta, OPEN};
 use super::replay::Engine;
+use crate::prelude::*;
 
 /// Appends `k=v` query parameters (values need no escaping: hex, digits, words).
 fn plain_url(endpoint: &str, params: &[(&str, &str)]) -> String {

@@ -28,6 +28,7 @@ use super::phase::Phase;
 use super::record::Piece;
 use super::replay::Engine;
 use super::unit::{generation, header, seg_key, segment, Fields, FINISHED, GENERATION, OPEN, R, W};
+use crate::prelude::*;
 
 /// A request to the persistent store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +180,7 @@ impl Store {
 
     /// `sent`: what was kept for that segment goes. Unknown segments are ignored.
     pub fn sent(&mut self, replay: &str, segment_id: f64) {
-        if (0.0..=65_535.0).contains(&segment_id) && segment_id.fract() == 0.0 {
+        if (0.0..=65_535.0).contains(&segment_id) && f64::from(segment_id as u16) == segment_id {
             self.delete(&seg_key(replay, segment_id as u16));
         }
     }

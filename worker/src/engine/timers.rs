@@ -5,6 +5,7 @@
 use super::output::{Output, Stop};
 use super::phase::Phase;
 use super::replay::Engine;
+use crate::prelude::*;
 
 /// What a deadline does when it is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use super::json::{push_u64, RawJson};
 use super::output::{Kind, ReplayType, Segment};
 use super::record::{Meta, Piece};
+use crate::prelude::*;
 
 /// Unit kinds (the first number of a record).
 pub(super) const FINISHED: u64 = 1;

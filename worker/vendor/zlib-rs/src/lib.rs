@@ -1,5 +1,10 @@
 #![doc = core::include_str!("../README.md")]
-#![cfg_attr(not(any(test, feature = "rust-allocator")), no_std)]
+// ringflate: no std on wasm32 even with the Rust allocator (it needs only `alloc`), so that the
+// WebAssembly build can be `no_std` and leave std's panic runtime out.
+#![cfg_attr(
+    not(any(test, all(feature = "rust-allocator", not(target_arch = "wasm32")))),
+    no_std
+)]
 #![cfg_attr(
     all(any(miri, feature = "lsx"), target_arch = "loongarch64"),
     feature(stdarch_loongarch)
