@@ -227,9 +227,11 @@ export function watchDom(add, mirror, maskAttr) {
   return {
     rrwebEvent(ev) {
       const d = ev.data;
-      if (ev.type !== 3) return;
-      // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet.
-      if ([0, 7, 8, 9, 13, 14, 15].includes(d.source)) {
+      // Only clicks still being judged need the recording.
+      if (ev.type !== 3 || !clicks.length) return;
+      // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet
+      // (sources 0, 7, 8, 9, 13, 14, 15).
+      if ((0xe381 >> d.source) & 1) {
         for (const c of clicks) c.changed ??= ev.timestamp - c.at;
       } else if (d.source === 2 && d.type === 2) {
         const node = clickTarget(mirror.getNode(d.id));

@@ -102,6 +102,7 @@ function start(client, o) {
   let done; // the replay ended here (stop(), a refusal, a rate limit)
   let refused; // Sentry refused or rate-limited a segment: nothing more is sent
   let offs = [];
+  let memoryDue; // a segment was handed over: the next event recorded is preceded by a memory span
 
   // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
   // pageload span) get the replay id, and lose it when the replay ends (src/util/resetReplayIdOnDynamicSamplingContext.ts).
@@ -111,18 +112,28 @@ function start(client, o) {
     if (d) id ? (d.replay_id = id) : delete d.replay_id;
   });
 
-  const add = (ev) => ev && stopRecording && engine.add([ev]);
+  // Sentry writes a memory entry into every segment it flushes (src/replay.ts _runFlush → addMemoryEntry). The worker
+  // cuts segments, so the entry goes before the next event recorded after a segment: added at once, it would be an
+  // event of its own that opens a segment, whose hand-over adds one more, every few seconds on an idle page.
+  const push = (ev) => {
+    const m = memoryDue && memorySpan();
+    memoryDue = 0;
+    engine.add(m ? [m, ev] : [ev]);
+  };
+  const add = (ev) => ev && stopRecording && push(ev);
   const addCrumb = (b) => add(b && breadcrumbEvent(b, normalize));
 
   const startRecording = () => {
     if (stopRecording || done) return;
     dom = watchDom(addCrumb, mirror, rec.maskAttr);
     stopPerf = observePerformance(add, (n) => mirror.getId(n));
+    // The first segment's memory span goes before its first event.
+    memoryDue = 1;
     stopRecording = guard(record)({
       ...rec.options,
       emit: guard((ev) => {
         dom.rrwebEvent(ev);
-        engine.add([ev]);
+        push(ev);
         // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
         if (ev.type === 2 && firstSegment) {
           const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec.flags, useCompression: true, networkDetailHasUrls: false };
@@ -131,8 +142,7 @@ function start(client, o) {
         }
       }),
     });
-    if (stopRecording) add(memorySpan());
-    else say('the recorder failed to start');
+    if (!stopRecording) say('the recorder failed to start');
   };
 
   const stopRrweb = () => {
@@ -187,7 +197,7 @@ function start(client, o) {
     firstSegment = false;
     if (awaitingBuffer) markDsc(engine.replayId);
     awaitingBuffer = false;
-    add(memorySpan());
+    memoryDue = 1;
     const p = prepare(seg);
     queue = queue.then(() => new Promise((resolve) => p((ev) => resolve(ev && !refused && send(replayEnvelope(client, (lastEvent = ev), seg.body), seg)))));
   };
