@@ -36,7 +36,8 @@ async function loadCorpus(id) {
 // - EventBufferCompressionWorker.addEvent: JSON.stringify(event), a size check, then postMessage
 //   ('addEvent'); _addEvent wraps it in an async function (awaited, errors caught);
 // - after each event the flush is debounced: 5,000 ms after the last event, at most 5,500 ms after
-//   the first (the SDK's `debounce` clears and re-arms a timer per call);
+//   the first (the SDK's `debounce` clears and re-arms a timer per call); after a checkout (a full
+//   snapshot) it flushes at once (getHandleRecordingEmit);
 // - flush: postMessage('finish'), then the envelope (createReplayEnvelope + serializeEnvelope: JSON
 //   header lines and the compressed bytes concatenated into one Uint8Array) goes out with fetch.
 // Only what runs on the page is reproduced; rrweb's own recording cost is the same for every host and
@@ -64,6 +65,8 @@ class SentryHost {
     this.maxTimer = undefined;
     this.sends = [];
     this.errors = [];
+    this.pendingBytes = 0;
+    this.pendingCount = 0;
   }
 
   post(method, arg) {
@@ -86,9 +89,15 @@ class SentryHost {
     }
   }
 
-  /** rrweb's emit callback: add the event, then debounce the flush. */
+  /** rrweb's emit callback: add the event, then debounce the flush; a checkout (a full snapshot) flushes now. */
   emit(event) {
     this.addEvent(event);
+    // Session mode flushes after every checkout (getHandleRecordingEmit: `replay.flush()` once the checkout is
+    // added); the replay is never too short here (minReplayDuration 0, as the other hosts are run).
+    if (event.type === 2) {
+      this.flush();
+      return;
+    }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), 5000);
     if (this.maxTimer === undefined) this.maxTimer = setTimeout(() => this.flush(), 5500);
@@ -121,7 +130,15 @@ class SentryHost {
       body.set(itemHead, head.length);
       body.set(recHead, head.length + itemHead.length);
       body.set(bytes, head.length + itemHead.length + recHead.length);
-      return fetch(this.url, { method: 'POST', body, keepalive: body.length < 60000 });
+      // keepalive while the bodies in flight stay within the browser's quota, as Sentry's fetch transport does
+      // (@sentry/browser transports/fetch.js: pending bytes ≤ 60,000 and fewer than 15 requests).
+      this.pendingBytes += body.length;
+      this.pendingCount++;
+      const keepalive = this.pendingBytes <= 60000 && this.pendingCount < 15;
+      return fetch(this.url, { method: 'POST', body, keepalive }).finally(() => {
+        this.pendingBytes -= body.length;
+        this.pendingCount--;
+      });
     });
     this.sends.push(sent);
     return sent;

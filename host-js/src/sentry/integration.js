@@ -102,6 +102,7 @@ function start(client, o) {
   let done; // the replay ended here (stop(), a refusal, a rate limit)
   let refused; // Sentry refused or rate-limited a segment: nothing more is sent
   let offs = [];
+  const offInput = () => offs.forEach((x) => x());
   let memoryDue; // a segment was handed over: the next event recorded is preceded by a memory span
 
   // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
@@ -154,8 +155,7 @@ function start(client, o) {
 
   // Calls `fn` once at the next user input.
   const onInput = (fn) => {
-    const off = () => offs.forEach((x) => x());
-    offs = ['pointerdown', 'keydown', 'scroll', 'touchstart'].map((t) => listen(globalThis, t, () => (off(), done || fn())));
+    offs = ['pointerdown', 'keydown', 'scroll', 'touchstart'].map((t) => listen(globalThis, t, () => (offInput(), done || fn())));
   };
 
   const stopReplay = (why) => {
@@ -164,7 +164,7 @@ function start(client, o) {
     stopRrweb();
     engine.stop();
     markDsc();
-    offs.forEach((x) => x());
+    offInput();
     offHide();
     offVisible();
     if (why) say('replay stopped: ' + why, 'warn');
