@@ -65,8 +65,7 @@ class SentryHost {
     this.maxTimer = undefined;
     this.sends = [];
     this.errors = [];
-    this.pendingBytes = 0;
-    this.pendingCount = 0;
+    this.last = Promise.resolve();
   }
 
   post(method, arg) {
@@ -112,7 +111,7 @@ class SentryHost {
     this.earliest = null;
     this.totalSize = 0;
     const segmentId = this.segmentId++;
-    const sent = this.post('finish').then((bytes) => {
+    const ready = this.post('finish').then((bytes) => {
       const now = Date.now();
       const replayEvent = {
         type: 'replay_event', replay_start_timestamp: start / 1000, timestamp: now / 1000, error_ids: [],
@@ -130,16 +129,12 @@ class SentryHost {
       body.set(itemHead, head.length);
       body.set(recHead, head.length + itemHead.length);
       body.set(bytes, head.length + itemHead.length + recHead.length);
-      // keepalive while the bodies in flight stay within the browser's quota, as Sentry's fetch transport does
-      // (@sentry/browser transports/fetch.js: pending bytes ≤ 60,000 and fewer than 15 requests).
-      this.pendingBytes += body.length;
-      this.pendingCount++;
-      const keepalive = this.pendingBytes <= 60000 && this.pendingCount < 15;
-      return fetch(this.url, { method: 'POST', body, keepalive }).finally(() => {
-        this.pendingBytes -= body.length;
-        this.pendingCount--;
-      });
+      return body;
     });
+    // One send at a time, as Sentry's replay flushes one segment at a time (its flush lock). Without keepalive:
+    // with the flushes after checkouts, Chromium refused keepalive requests here even one at a time under 60,000
+    // bytes (Failed to fetch); the page lives on, so keepalive changes nothing measured.
+    const sent = (this.last = Promise.all([ready, this.last]).then(([body]) => fetch(this.url, { method: 'POST', body })));
     this.sends.push(sent);
     return sent;
   }
