@@ -128,8 +128,9 @@ function start(client, o) {
     if (stopRecording || done) return;
     dom = watchDom(addCrumb, mirror, rec.maskAttr);
     stopPerf = observePerformance(add, (n) => mirror.getId(n));
-    // The first segment's memory span goes before its first event.
-    memoryDue = 1;
+    // Segments handed over before (an earlier page's, from the worker's store) leave no memory span due: the
+    // recorder's checkout starts the segment, and its span follows it.
+    memoryDue = 0;
     stopRecording = guard(record)({
       ...rec.options,
       emit: guard((ev) => {
@@ -143,7 +144,9 @@ function start(client, o) {
         }
       }),
     });
-    if (!stopRecording) say('the recorder failed to start');
+    // After the recorder's first checkout, which starts the segment.
+    if (stopRecording) add(memorySpan());
+    else say('the recorder failed to start');
   };
 
   const stopRrweb = () => {
