@@ -337,7 +337,8 @@ export function mainThreadTable(rows, { speed, reps }) {
   for (const r of rows) {
     const ctl = rows.find((x) => x.file === r.file && x.contestant === CONTROL);
     const isBase = r.contestant === 'none';
-    const cell = (v, k) => (isBase ? `(${fmt(v, 1)})` : `${fmt(r[k], 1)} (${ratio(r[k], ctl[k])})`);
+    // Without the control among the hosts (RINGFLATE_MAIN_HOSTS) there is no ratio.
+    const cell = (v, k) => (isBase ? `(${fmt(v, 1)})` : `${fmt(r[k], 1)}${ctl ? ` (${ratio(r[k], ctl[k])})` : ''}`);
     md.push(`| ${r.file} | ${r.label} | ${cell(r.taskPer1k, 'netTaskPer1k')} | ${isBase ? '–' : cell(0, 'netCpuPer1k')} | ` +
       `${fmt(r.longestTaskMs, 1)} | ${fmt(r.metricTaskPer1k, 1)} | ${isBase ? '–' : cell(0, 'stressTaskPer1k')} | ` +
       `${isBase ? '–' : cell(0, 'stressCpuPer1k')} | ${fmt(r.stressLongestMs, 1)} | ${r.segments} |`);
