@@ -13,7 +13,8 @@ const RECORDED_ATTRS = ['id', 'class', 'aria-label', 'role', 'name', 'alt', 'tit
 
 /** Seconds since the epoch. */
 export const sec = () => Date.now() / 1000;
-const custom = (s, tag, payload) => ({ type: 5, timestamp: Math.round(s * 1000), data: { tag, payload } });
+/** A custom rrweb event (type 5) at `s` seconds. */
+export const custom = (s, tag, payload) => ({ type: 5, timestamp: Math.round(s * 1000), data: { tag, payload } });
 
 /** A `breadcrumb` custom event for a Sentry breadcrumb (timestamp in seconds). */
 export const breadcrumbEvent = (crumb, normalize) => custom(crumb.timestamp || 0, 'breadcrumb', normalize(crumb, 10, 1000));

@@ -9,7 +9,7 @@ import { record } from '@sentry-internal/rrweb';
 // The engine core is ringflate's own, shared with startReplay (one copy in an app that uses both).
 import { createEngine } from 'ringflate';
 import { recordOptions } from './recording.js';
-import { breadcrumbEvent, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
+import { breadcrumbEvent, custom, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
 import { prepareReplayEvent, replayEnvelope, readResponse, debug, normalize, isSentryRequestUrl, getClient, getCurrentScope } from './envelope.js';
 
 /**
@@ -140,7 +140,7 @@ function start(client, o) {
         if (ev.type === 2 && firstSegment) {
           const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec.flags, useCompression: true, networkDetailHasUrls: false };
           for (const k of ['CaptureBodies', 'RequestHasHeaders', 'ResponseHasHeaders']) payload['network' + k] = true;
-          engine.add([{ type: 5, timestamp: Date.now(), data: { tag: 'options', payload } }]);
+          engine.add([custom(sec(), 'options', payload)]);
         }
       }),
     });
