@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -38,7 +39,21 @@ export const CONTESTANTS = [
   { name: 'ringflate-sentry', label: 'ringflate/sentry (ringflateReplay, real @sentry/browser)', host: 'ringflate-sentry',
     worker: '/w/ringflate-worker.js', target: true, addsCustomEvents: true },
 ];
+// RINGFLATE_MAIN_BEFORE=<git revision>: the two ringflate hosts also as that revision's host-js/src has them (its
+// sources, in a page of their own built from the same harness), interleaved with the current ones, for before/after.
+const BEFORE = process.env.RINGFLATE_MAIN_BEFORE;
+if (BEFORE) {
+  for (const name of ['engine', 'ringflate-sentry']) {
+    const c = CONTESTANTS.find((x) => x.name === name);
+    CONTESTANTS.push({ ...c, name: `${name}@before`, label: `${c.label} at ${BEFORE}`, page: 'paced-before' });
+  }
+}
 export const CONTROL = 'sentry-fflate';
+
+// RINGFLATE_MAIN_PROFILE=N: a V8 CPU profile of the page's main thread during each traced pass (the bundle
+// then unminified, so functions keep their names); prints the N functions with the most self time and the N
+// with the most total time, and writes each profile to bench/.variants/<file>-<host>-<pass>.cpuprofile.
+const PROFILE = Number(process.env.RINGFLATE_MAIN_PROFILE) || 0;
 
 const PAGE_CSP = "default-src 'self'; script-src 'self'; worker-src 'self'; connect-src 'self'";
 const WASM_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'";
@@ -50,12 +65,32 @@ const WASM_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'";
 export async function runMainThread({ corpusDir, files, speed = 8, reps = 1, ringflateFile, log = console.log }) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringflate-mainthread-'));
   const srv = await startServer({ sentry: { expectCompressed: true } });
-  await build({ entryPoints: [path.join(root, 'bench/page/paced.js')], bundle: true, format: 'iife', target: 'es2020',
-    minify: true, outfile: path.join(tmp, 'paced.js'), logLevel: 'error',
-    alias: { '@sentry-internal/rrweb': path.join(root, 'bench/page/feed-recorder.js') } });
-  srv.body('/paced.html', '<!doctype html><meta charset="utf-8"><title>paced</title><script src="/paced.js"></script>',
-    { 'Content-Security-Policy': PAGE_CSP });
-  srv.file('/paced.js', path.join(tmp, 'paced.js'));
+  // The page's host-js is its sources (`ringflate`, the integration's import of the core, is the same src/index.js
+  // the page imports), or, for the `@before` hosts, those of RINGFLATE_MAIN_BEFORE.
+  const pages = { paced: path.join(root, 'host-js/src') };
+  if (BEFORE) {
+    // Inside the repository (bench/.variants is ignored), so that its imports find node_modules.
+    const dir = path.join(root, 'bench/.variants/mainthread-before');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git -C "${root}" archive "${BEFORE}" host-js/src | tar -x -C "${dir}"`]);
+    pages['paced-before'] = path.join(dir, 'host-js/src');
+  }
+  const own = path.join(root, 'host-js/src');
+  for (const [name, src] of Object.entries(pages)) {
+    await build({ entryPoints: [path.join(root, 'bench/page/paced.js')], bundle: true, format: 'iife', target: 'es2020',
+      minify: !PROFILE, outfile: path.join(tmp, `${name}.js`), logLevel: 'error',
+      alias: { '@sentry-internal/rrweb': path.join(root, 'bench/page/feed-recorder.js'), ringflate: path.join(src, 'index.js') },
+      plugins: [{ name: 'host-src', setup(b) {
+        b.onResolve({ filter: /host-js\/src\// }, (a) => {
+          const p = path.resolve(a.resolveDir, a.path);
+          return p.startsWith(own + path.sep) && src !== own ? { path: path.join(src, path.relative(own, p)) } : undefined;
+        });
+      } }] });
+    srv.body(`/${name}.html`, `<!doctype html><meta charset="utf-8"><title>paced</title><script src="/${name}.js"></script>`,
+      { 'Content-Security-Policy': PAGE_CSP });
+    srv.file(`/${name}.js`, path.join(tmp, `${name}.js`));
+  }
   srv.body('/w/fflate.js', sentryWorkerSource(root), { 'Content-Security-Policy': "default-src 'none'; script-src 'self'" });
   srv.file('/w/ringflate-worker.js', ringflateFile, { 'Content-Security-Policy': WASM_CSP });
   const lines = {};
@@ -88,7 +123,7 @@ export async function runMainThread({ corpusDir, files, speed = 8, reps = 1, rin
   } finally {
     await context.close();
     await srv.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!process.env.RINGFLATE_BENCH_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(profile, { recursive: true, force: true });
   }
   return { runs, rows: mainThreadRows(runs, files), speed, reps };
@@ -100,7 +135,7 @@ async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want })
   page.on('pageerror', (e) => errors.push(String(e)));
   if (process.env.RINGFLATE_BENCH_DEBUG) page.on('console', (m) => console.log('    page:', m.type(), m.text().slice(0, 300)));
   try {
-    await page.goto(`${srv.origin}/paced.html`);
+    await page.goto(`${srv.origin}/${c.page || 'paced'}.html`);
     await page.waitForFunction(() => window.paced && window.paced.ready);
     await page.evaluate((id) => window.paced.loadCorpus(id), file);
     srv.envelopes.length = 0;
@@ -109,16 +144,22 @@ async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want })
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
     const before = metrics(await cdp.send('Performance.getMetrics'));
+    if (PROFILE) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     const trace = await startTrace(cdp);
     const fed = await page.evaluate((o) => window.paced.feed(o), { speed: pass === 'stress' ? 0 : speed });
     // Paced: the feed's own span (a real page keeps going). Stress: until the last send is done, so
     // the replies and sends caused by the burst are counted too.
     if (pass === 'stress') await page.evaluate(() => window.paced.finish());
     const events = await trace.stop();
+    if (PROFILE) printProfile(`${file} ${c.name} ${pass}`, (await cdp.send('Profiler.stop')).profile);
     const after = metrics(await cdp.send('Performance.getMetrics'));
     if (pass === 'paced') await page.evaluate(() => window.paced.finish());
     const tasks = mainThreadTasks(events, srv.origin);
-    const received = c.host === 'none' ? [] : await receivedEvents(srv, want.length, c.addsCustomEvents);
+    const received = c.host === 'none' ? [] : await receivedEvents(srv, want, c.addsCustomEvents);
     if (c.host !== 'none') {
       if (srv.failures.length) throw new Error(`${c.name} on ${file}: ingest refused: ${JSON.stringify(srv.failures[0])}`);
       if (c.addsCustomEvents) {
@@ -127,6 +168,13 @@ async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want })
       } else if (received.length !== want.length || received.some((l, i) => l !== want[i])) {
         const i = received.findIndex((l, k) => l !== want[k]);
         throw new Error(`${c.name} on ${file}: received ${received.length} events, want ${want.length}; first difference at ${i}`);
+      }
+    }
+    if (process.env.RINGFLATE_BENCH_DEBUG) {
+      for (const r of srv.replays.slice().sort((a, b) => a.segmentId - b.segmentId)) {
+        const ts = r.events.map((e) => e.timestamp);
+        console.log(`    segment ${r.segmentId}: ${r.events.length} events, types ${[...new Set(r.events.map((e) => e.type === 5 ? e.data?.tag : e.type))].join(' ')}, ` +
+          `${Math.round(Math.min(...ts) / 10) / 100}–${Math.round(Math.max(...ts) / 10) / 100} s`);
       }
     }
     if (errors.length) throw new Error(`${c.name} on ${file}: page errors: ${errors.join('; ')}`);
@@ -146,6 +194,42 @@ async function runOne({ context, srv, file, c, pass, speed, envelopeUrl, want })
   } finally {
     await page.close();
   }
+}
+
+/** The functions with the most self and total time in a V8 CPU profile (RINGFLATE_MAIN_PROFILE). */
+function printProfile(title, profile) {
+  const dir = path.join(root, 'bench/.variants');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${title.replace(/ /g, '-')}.cpuprofile`), JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const name = (n) => {
+    const f = n.callFrame;
+    return `${f.functionName || '(anonymous)'} [${f.url ? `${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1}` : ''}]`;
+  };
+  const self = new Map();
+  const total = new Map();
+  let all = 0;
+  profile.samples.forEach((id, i) => {
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const n = byId.get(id);
+    if (n.callFrame.functionName === '(idle)') return;
+    all += us;
+    self.set(name(n), (self.get(name(n)) || 0) + us);
+    const seen = new Set();
+    for (let k = id; k !== undefined; k = parent.get(k)) seen.add(name(byId.get(k)));
+    for (const k of seen) total.set(k, (total.get(k) || 0) + us);
+  });
+  const show = (label, m) => {
+    console.log(`    ${label}:`);
+    for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, PROFILE)) {
+      console.log(`      ${(us / 1000).toFixed(1).padStart(8)} ms ${((100 * us) / all).toFixed(1).padStart(5)} %  ${k}`);
+    }
+  };
+  console.log(`  profile ${title}: ${(all / 1000).toFixed(1)} ms sampled (not idle)`);
+  show('self', self);
+  show('total', total);
 }
 
 function metrics({ metrics: list }) {
@@ -196,11 +280,17 @@ function extraNotCustom(received, want) {
   return j === want.length ? null : `only ${j} of ${want.length} corpus events arrived in order`;
 }
 
-/** The events the ingest received for the run, in segment order, as JSON text. */
-async function receivedEvents(srv, n, extra) {
-  const count = () => srv.replays.reduce((k, r) => k + r.events.filter((e) => !extra || e.type !== 5 || !e.data || e.data.tag !== 'performanceSpan' && e.data.tag !== 'options' && e.data.tag !== 'breadcrumb').length, 0);
-  await srv.waitFor(() => count() >= n, 60000, `${n} events`).catch(() => {});
-  return srv.replays.slice().sort((a, b) => a.segmentId - b.segmentId).flatMap((r) => r.events.map((e) => JSON.stringify(e)));
+/** The events the ingest received for the run, in segment order, as JSON text, once every corpus event is there
+ * (in order; with `extra`, custom events of the host between them), or after 60 s. The corpus itself holds custom
+ * events, so they cannot be told from the host's by their tag: the whole sequence is compared. */
+async function receivedEvents(srv, want, extra) {
+  const all = () => srv.replays.slice().sort((a, b) => a.segmentId - b.segmentId).flatMap((r) => r.events.map((e) => JSON.stringify(e)));
+  const complete = () => {
+    const got = all();
+    return extra ? !extraNotCustom(got, want) : got.length >= want.length;
+  };
+  await srv.waitFor(complete, 60000, `${want.length} events`).catch(() => {});
+  return all();
 }
 
 /** Per file and host: the medians per 1,000 events, net of the feed alone (the `none` host). */
@@ -247,7 +337,8 @@ export function mainThreadTable(rows, { speed, reps }) {
   for (const r of rows) {
     const ctl = rows.find((x) => x.file === r.file && x.contestant === CONTROL);
     const isBase = r.contestant === 'none';
-    const cell = (v, k) => (isBase ? `(${fmt(v, 1)})` : `${fmt(r[k], 1)} (${ratio(r[k], ctl[k])})`);
+    // Without the control among the hosts (RINGFLATE_MAIN_HOSTS) there is no ratio.
+    const cell = (v, k) => (isBase ? `(${fmt(v, 1)})` : `${fmt(r[k], 1)}${ctl ? ` (${ratio(r[k], ctl[k])})` : ''}`);
     md.push(`| ${r.file} | ${r.label} | ${cell(r.taskPer1k, 'netTaskPer1k')} | ${isBase ? '–' : cell(0, 'netCpuPer1k')} | ` +
       `${fmt(r.longestTaskMs, 1)} | ${fmt(r.metricTaskPer1k, 1)} | ${isBase ? '–' : cell(0, 'stressTaskPer1k')} | ` +
       `${isBase ? '–' : cell(0, 'stressCpuPer1k')} | ${fmt(r.stressLongestMs, 1)} | ${r.segments} |`);

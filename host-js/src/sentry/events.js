@@ -13,7 +13,8 @@ const RECORDED_ATTRS = ['id', 'class', 'aria-label', 'role', 'name', 'alt', 'tit
 
 /** Seconds since the epoch. */
 export const sec = () => Date.now() / 1000;
-const custom = (s, tag, payload) => ({ type: 5, timestamp: Math.round(s * 1000), data: { tag, payload } });
+/** A custom rrweb event (type 5) at `s` seconds. */
+export const custom = (s, tag, payload) => ({ type: 5, timestamp: Math.round(s * 1000), data: { tag, payload } });
 
 /** A `breadcrumb` custom event for a Sentry breadcrumb (timestamp in seconds). */
 export const breadcrumbEvent = (crumb, normalize) => custom(crumb.timestamp || 0, 'breadcrumb', normalize(crumb, 10, 1000));
@@ -227,9 +228,11 @@ export function watchDom(add, mirror, maskAttr) {
   return {
     rrwebEvent(ev) {
       const d = ev.data;
-      if (ev.type !== 3) return;
-      // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet.
-      if ([0, 7, 8, 9, 13, 14, 15].includes(d.source)) {
+      // Only clicks still being judged need the recording.
+      if (ev.type !== 3 || !clicks.length) return;
+      // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet
+      // (sources 0, 7, 8, 9, 13, 14, 15).
+      if ((0xe381 >> d.source) & 1) {
         for (const c of clicks) c.changed ??= ev.timestamp - c.at;
       } else if (d.source === 2 && d.type === 2) {
         const node = clickTarget(mirror.getNode(d.id));

@@ -9,7 +9,7 @@ import { record } from '@sentry-internal/rrweb';
 // The engine core is ringflate's own, shared with startReplay (one copy in an app that uses both).
 import { createEngine } from 'ringflate';
 import { recordOptions } from './recording.js';
-import { breadcrumbEvent, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
+import { breadcrumbEvent, custom, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
 import { prepareReplayEvent, replayEnvelope, readResponse, debug, normalize, isSentryRequestUrl, getClient, getCurrentScope } from './envelope.js';
 
 /**
@@ -102,6 +102,8 @@ function start(client, o) {
   let done; // the replay ended here (stop(), a refusal, a rate limit)
   let refused; // Sentry refused or rate-limited a segment: nothing more is sent
   let offs = [];
+  const offInput = () => offs.forEach((x) => x());
+  let memoryDue; // a segment was handed over: the next event recorded is preceded by a memory span
 
   // DSCs computed before the replay was a session (e.g. the one browser tracing keeps on the scope after the
   // pageload span) get the replay id, and lose it when the replay ends (src/util/resetReplayIdOnDynamicSamplingContext.ts).
@@ -111,26 +113,38 @@ function start(client, o) {
     if (d) id ? (d.replay_id = id) : delete d.replay_id;
   });
 
-  const add = (ev) => ev && stopRecording && engine.add([ev]);
+  // Sentry writes a memory entry into every segment it flushes (src/replay.ts _runFlush → addMemoryEntry). The worker
+  // cuts segments, so the entry goes before the next event recorded after a segment: added at once, it would be an
+  // event of its own that opens a segment, whose hand-over adds one more, every few seconds on an idle page.
+  const push = (ev) => {
+    const m = memoryDue && memorySpan();
+    memoryDue = 0;
+    engine.add(m ? [m, ev] : [ev]);
+  };
+  const add = (ev) => ev && stopRecording && push(ev);
   const addCrumb = (b) => add(b && breadcrumbEvent(b, normalize));
 
   const startRecording = () => {
     if (stopRecording || done) return;
     dom = watchDom(addCrumb, mirror, rec.maskAttr);
     stopPerf = observePerformance(add, (n) => mirror.getId(n));
+    // Segments handed over before (an earlier page's, from the worker's store) leave no memory span due: the
+    // recorder's checkout starts the segment, and its span follows it.
+    memoryDue = 0;
     stopRecording = guard(record)({
       ...rec.options,
       emit: guard((ev) => {
         dom.rrwebEvent(ev);
-        engine.add([ev]);
+        push(ev);
         // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
         if (ev.type === 2 && firstSegment) {
           const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec.flags, useCompression: true, networkDetailHasUrls: false };
           for (const k of ['CaptureBodies', 'RequestHasHeaders', 'ResponseHasHeaders']) payload['network' + k] = true;
-          engine.add([{ type: 5, timestamp: Date.now(), data: { tag: 'options', payload } }]);
+          engine.add([custom(sec(), 'options', payload)]);
         }
       }),
     });
+    // After the recorder's first checkout, which starts the segment.
     if (stopRecording) add(memorySpan());
     else say('the recorder failed to start');
   };
@@ -144,8 +158,7 @@ function start(client, o) {
 
   // Calls `fn` once at the next user input.
   const onInput = (fn) => {
-    const off = () => offs.forEach((x) => x());
-    offs = ['pointerdown', 'keydown', 'scroll', 'touchstart'].map((t) => listen(globalThis, t, () => (off(), done || fn())));
+    offs = ['pointerdown', 'keydown', 'scroll', 'touchstart'].map((t) => listen(globalThis, t, () => (offInput(), done || fn())));
   };
 
   const stopReplay = (why) => {
@@ -154,7 +167,7 @@ function start(client, o) {
     stopRrweb();
     engine.stop();
     markDsc();
-    offs.forEach((x) => x());
+    offInput();
     offHide();
     offVisible();
     if (why) say('replay stopped: ' + why, 'warn');
@@ -187,7 +200,7 @@ function start(client, o) {
     firstSegment = false;
     if (awaitingBuffer) markDsc(engine.replayId);
     awaitingBuffer = false;
-    add(memorySpan());
+    memoryDue = 1;
     const p = prepare(seg);
     queue = queue.then(() => new Promise((resolve) => p((ev) => resolve(ev && !refused && send(replayEnvelope(client, (lastEvent = ev), seg.body), seg)))));
   };
