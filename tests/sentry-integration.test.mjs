@@ -494,6 +494,41 @@ test('a reload continues the same replay with the next segment id', async () => 
   await page.close();
 });
 
+test('forget(), e.g. on logout: recording stops and the worker deletes what it keeps; an idle page sends no segment of its own', async () => {
+  const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session' });
+  await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
+  await typeInto(page, 'typed before logging out');
+  await srv.waitFor(() => hasInput(eventsOf(replayId), 'typed before logging out'), TIMEOUT, 'the segment with the input');
+  // Idle for longer than a segment's debounce: nothing was recorded, so nothing is sent (no segment made only
+  // of the SDK's memory span).
+  const idleFrom = segmentsOf(replayId).length;
+  await page.waitForTimeout(7000);
+  assert.equal(segmentsOf(replayId).length, idleFrom, 'no segment while the page is idle');
+  // What the worker keeps: the open segment streamed back as the input arrived (IndexedDB).
+  await page.evaluate(() => {
+    window.__keys = () =>
+      new Promise((ok) => {
+        const r = indexedDB.open('ringflate', 1);
+        r.onsuccess = () => {
+          const q = r.result.transaction('r').objectStore('r').getAllKeys();
+          q.onsuccess = () => (r.result.close(), ok(q.result));
+        };
+      });
+  });
+  await typeInto(page, 'typed while logging out');
+  await page.waitForFunction(() => window.__keys().then((k) => k.length > 0), null, { timeout: TIMEOUT });
+  await page.evaluate(() => window.__replay().forget());
+  await page.waitForFunction(() => window.__keys().then((k) => k.length === 0), null, { timeout: TIMEOUT });
+  assert.equal(await page.evaluate(() => window.__replay().getReplayId()), undefined, 'no replay after forget()');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('ringflateSession') || ''), '', 'the stored session value removed');
+  const after = segmentsOf(replayId).length;
+  await typeInto(page, 'typed after logging out');
+  await page.waitForTimeout(6500);
+  assert.ok(!hasInput(segmentsOf(replayId).slice(after).flatMap((s) => s.events), 'typed after logging out'), 'nothing recorded after forget()');
+  await assertClean(seen, page);
+  await page.close();
+});
+
 test('maxReplayDuration ends the replay after that long; the next user input starts a new one', async () => {
   const { page, seen, replayId } = await openPage({ which: 'ringflate', mode: 'session', maxReplayDuration: '4000' });
   await typeInto(page, 'in the first replay');

@@ -52,6 +52,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   /** @type {{ r: string, s: number, n: number, b: [number, string, number][] } | null} */
   let tail = null;
   let kept = false;
+  let forgotten = false;
   // Liveness: `watched` once the worker answered a ping (an older worker file never does, so it is not watched).
   let watched = false;
   let heard = false;
@@ -106,7 +107,8 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     }
   };
   /** @param {string} value */
-  const persist = (value) => store(key, value);
+  // After forget() nothing is stored again (the worker's answer to the stop may still bring a value).
+  const persist = (value) => store(key, forgotten ? '' : value);
   try {
     tail = JSON.parse(/** @type {any} */ (storage).getItem(tailKey));
   } catch {
@@ -392,6 +394,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
       if (worker) worker.postMessage({ rf: 1, op: 'sent', replayId: s.replayId, segmentId: s.segmentId });
     },
     forget() {
+      forgotten = true;
       engine.stop();
       post({ rf: 1, op: 'forget' });
       store(key, '');

@@ -54,6 +54,11 @@ export interface RingflateReplayIntegration {
   flush(): void;
   /** Send what is pending and stop recording. */
   stop(): void;
+  /**
+   * Stop recording and have the worker delete every recording it keeps for this origin (IndexedDB) and the stored
+   * session value, e.g. when the user logs out. Segments already handed to the client are still sent.
+   */
+  forget(): void;
 }
 
 /**

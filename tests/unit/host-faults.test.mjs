@@ -246,6 +246,9 @@ test('sent is posted for a segment; forget ends the replay, tells the worker and
   e.forget();
   assert.deepEqual(scope.worker.posted, [{ rf: 1, op: 'sent', replayId: RID, segmentId: 3 }, { rf: 1, op: 'stop' }, { rf: 1, op: 'forget' }]);
   assert.equal(storage.getItem('ringflateSession'), '', 'the stored value is gone');
+  // The worker's answer to the stop still carries a session value: it is not stored again.
+  scope.worker.emit({ rf: 1, op: 'session', value: '{"ended":1}' });
+  assert.equal(storage.getItem('ringflateSession'), '', 'nothing stored after forget');
   const plain = started();
   plain.e.forget();
   assert.deepEqual(plain.scope.worker.ops(), ['stop', 'forget']);

@@ -71,6 +71,8 @@ export function ringflateReplay(options) {
     flush: () => state?.engine?.flush(),
     /** Sends what is pending and stops recording. */
     stop: () => state?.stop?.(),
+    /** Stops recording and has the worker delete every recording it keeps for this origin, e.g. on logout. */
+    forget: () => state?.forget?.(),
   };
 }
 
@@ -317,6 +319,7 @@ function start(client, o) {
     engine,
     mode,
     stop: () => stopReplay(),
+    forget: () => (stopReplay(), engine.forget()),
     // Tags and error sampling, as Sentry's event processor (src/coreHandlers/handleGlobalEvent.ts).
     processEvent: (event, hint) => {
       const m = mode();
