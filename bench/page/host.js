@@ -144,6 +144,7 @@ const feeders = {
     let lastStatsT = NaN;
     let onStarted;
     let onAllStats;
+    let replayId;
     const started = new Promise((resolve) => (onStarted = resolve));
     const allStats = new Promise((resolve) => (onAllStats = resolve));
     worker.onmessage = (e) => {
@@ -151,7 +152,12 @@ const feeders = {
       const t = performance.now();
       if (!d || d.rf !== 1) return;
       if (d.op === 'started') onStarted(d);
-      else if (d.op === 'segment') segments.push(d);
+      else if (d.op === 'segment') {
+        // As a host does once a segment is delivered, so the worker's store lets it go; a segment an earlier
+        // page of this origin left unsent (handed over before `started`) is not this pass's.
+        worker.postMessage({ rf: 1, op: 'sent', replayId: d.replayId, segmentId: d.segmentId });
+        if (replayId && d.replayId === replayId) segments.push(d);
+      }
       else if (d.op === 'rejected') failures.push(`rejected ${d.of}: ${d.message}`);
       else if (d.op === 'stopped') failures.push(`stopped: ${d.reason}`);
       else if (d.op === 'stats' && ++statsSeen === starts.length) {
@@ -162,6 +168,7 @@ const feeders = {
     worker.postMessage({ rf: 1, op: 'start', session: null,
       config: { sessionSampleRate: 1, errorSampleRate: 0, endpoint: 'http://127.0.0.1/ingest' } });
     const st = await started;
+    replayId = st.replayId;
     if (st.mode !== 'session') failures.push(`engine started in mode ${st.mode}`);
     const t0 = performance.now();
     for (let s = 0; s < starts.length; s++) {
