@@ -19,7 +19,7 @@ export function machineInfo() {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'worker', 'bench'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'worker', 'bench', ':!bench/results'], { cwd: root, encoding: 'utf8' }).trim();
     if (dirty) commit += ' (with uncommitted changes in worker/ or bench/)';
   } catch { /* not a git checkout */ }
   return {
