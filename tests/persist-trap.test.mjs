@@ -55,6 +55,25 @@ async function open(params = {}) {
   return { page, seen, replayId };
 }
 
+/** Makes the module trap (at once, or right after the next batch it receives); resolves with the rejection. */
+function trap(page, { afterNextBatch = false } = {}) {
+  return page.evaluate(
+    (next) =>
+      new Promise((resolve) => {
+        const w = window.__worker;
+        w.addEventListener('message', function on(e) {
+          if (e.data && e.data.op === 'rejected') {
+            w.removeEventListener('message', on);
+            resolve(e.data);
+          }
+        });
+        if (next) window.__trapNext = true;
+        else w.postMessage({ rf: 1, op: 'debug', trap: true });
+      }),
+    afterNextBatch
+  );
+}
+
 /** The worker instance's WebAssembly memory, in bytes. */
 function memory(page) {
   return page.evaluate(
@@ -81,19 +100,7 @@ test('a trap: the message is rejected internal, a new instance continues the rep
   const checkouts = await page.evaluate(() => window.__got.filter((o) => o === 'checkout').length);
   // The trap comes right after a batch, while the page goes on typing: the trapped instance's open segment holds
   // events the host has in its partials and its batches, and later batches reach the new instance.
-  const rejected = page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const w = window.__worker;
-        w.addEventListener('message', function on(e) {
-          if (e.data && e.data.op === 'rejected') {
-            w.removeEventListener('message', on);
-            resolve(e.data);
-          }
-        });
-        window.__trapNext = true;
-      })
-  );
+  const rejected = trap(page, { afterNextBatch: true });
   await page.keyboard.type(' typed as it traps', { delay: 20 });
   const r = await rejected;
   assert.equal(r.code, 'internal');
@@ -122,19 +129,7 @@ test('a trap in buffer mode: the new instance takes the stored buffer over, so a
   // The worker saves the buffer's generations at most once a second, and within a second of an event.
   await page.waitForTimeout(1500);
   const checkouts = await page.evaluate(() => window.__got.filter((o) => o === 'checkout').length);
-  const rejected = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const w = window.__worker;
-        w.addEventListener('message', function on(e) {
-          if (e.data && e.data.op === 'rejected') {
-            w.removeEventListener('message', on);
-            resolve(e.data);
-          }
-        });
-        w.postMessage({ rf: 1, op: 'debug', trap: true });
-      })
-  );
+  const rejected = await trap(page);
   assert.equal(rejected.code, 'internal');
   await page.waitForFunction((n) => window.__got.filter((o) => o === 'checkout').length > n, checkouts, { timeout: TIMEOUT });
   await page.keyboard.type(' and after it', { delay: 20 });

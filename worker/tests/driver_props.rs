@@ -29,7 +29,7 @@
 
 mod engine_util;
 
-use engine_util::{corpus, parse_json, recording, J, T0};
+use engine_util::{corpus, items, parse_json, recording, J, T0};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use ringflate::engine::{
@@ -839,46 +839,6 @@ fn act(d: &mut Driver, a: &Action) -> Seen {
         Action::Msg(now, m, r) => d.handle(m, *now, *r),
     };
     (out, d.take_store_ops(), d.next_wake())
-}
-
-/// The items of a JSON array text, split at its top-level commas (whitespace
-/// around them trimmed); the text is valid JSON.
-fn items(text: &str) -> Vec<String> {
-    let b = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
-    let inner = &b[1..b.len() - 1];
-    let (mut depth, mut in_str, mut esc, mut start) = (0usize, false, false, 0);
-    let mut out = Vec::new();
-    for (i, c) in inner.bytes().enumerate() {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
-            b',' if depth == 0 => {
-                out.push(inner[start..i].to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    let last = inner[start..].trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
-    if !last.is_empty() || !out.is_empty() {
-        out.push(last.to_string());
-    }
-    out.into_iter()
-        .map(|s| {
-            s.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
-                .to_string()
-        })
-        .collect()
 }
 
 /// One replay as started by one `started`: its accepted events and segments.

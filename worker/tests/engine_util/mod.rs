@@ -348,12 +348,17 @@ pub fn split_recording(rec: &[u8]) -> Vec<String> {
     let text = std::str::from_utf8(rec).expect("utf-8 recording");
     parse_json(text).expect("recording is JSON");
     assert!(text.starts_with('[') && text.ends_with(']'));
-    // Events are JSON objects; split at top-level commas.
-    let b = text.as_bytes();
-    let (mut depth, mut in_str, mut esc) = (0i32, false, false);
+    items(text)
+}
+
+/// The items of a JSON array text, split at its top-level commas (whitespace
+/// around them trimmed); the text is valid JSON.
+pub fn items(text: &str) -> Vec<String> {
+    let b = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    let inner = &b[1..b.len() - 1];
+    let (mut depth, mut in_str, mut esc, mut start) = (0usize, false, false, 0);
     let mut out = Vec::new();
-    let mut start = 1;
-    for (i, &c) in b.iter().enumerate().skip(1).take(b.len().saturating_sub(2)) {
+    for (i, c) in inner.bytes().enumerate() {
         if in_str {
             match (esc, c) {
                 (true, _) => esc = false,
@@ -368,16 +373,22 @@ pub fn split_recording(rec: &[u8]) -> Vec<String> {
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth -= 1,
             b',' if depth == 0 => {
-                out.push(text[start..i].to_string());
+                out.push(inner[start..i].to_string());
                 start = i + 1;
             }
             _ => {}
         }
     }
-    if b.len() > 2 {
-        out.push(text[start..b.len() - 1].to_string());
+    let last = inner[start..].trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+    if !last.is_empty() || !out.is_empty() {
+        out.push(last.to_string());
     }
-    out
+    out.into_iter()
+        .map(|s| {
+            s.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+                .to_string()
+        })
+        .collect()
 }
 
 pub fn segments(out: &[Output]) -> Vec<&Segment> {
