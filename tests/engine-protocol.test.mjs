@@ -46,9 +46,14 @@ async function converse(messages, untilOps, url = '/w.js') {
         const w = new Worker(url);
         const got = [];
         let init;
-        const timer = setTimeout(() => reject(new Error('timeout; got ' + JSON.stringify(got.map((m) => m.op)))), 10000);
+        const timer = setTimeout(() => reject(new Error('timeout; got ' + JSON.stringify(got.map((m) => m.op)))), 30000);
+        let started = false;
         w.onmessage = ({ data }) => {
           if (init === undefined) init = { ...data, keys: Object.keys(data) };
+          if (data && data.op === 'started') started = true;
+          // Segments an earlier worker of this page left unsent are handed over before `started`: not this
+          // conversation's (they would be counted, and found, in place of its own).
+          if (data && data.op === 'segment' && !started) return;
           if (data && data.rf === 1) {
             const d = { ...data };
             for (const k of ['body', 'chunk', 'head', 'tail']) if (d[k] instanceof Uint8Array) d[k] = Array.from(d[k]);
