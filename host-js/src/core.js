@@ -147,11 +147,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
   // without onRescue, what no partial had reported is posted again once the new one has started).
   /** @param {string} [why] */
   const respawn = (why) => {
-    if (why) {
-      error(why);
-      const p = o.onRescue && engine.partial();
-      if (p) engine.delivered(p), /** @type {any} */ (o.onRescue)(p);
-    }
+    if (why) error(why), rescueOpen();
     if (worker) worker.terminate();
     // Nothing is posted to the new worker before its `start`.
     live = inited = watched = stale = begun = false;
@@ -160,15 +156,22 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
     spawn();
   };
 
+  // The open segment of a worker (or instance) that is gone, completed here as on unload (its partials and the
+  // batches in `unseen`) and handed to `onRescue`; null without onRescue or without a partial of it.
+  const rescueOpen = () => {
+    const p = o.onRescue && engine.partial();
+    if (p) engine.delivered(p), (stale = false), /** @type {any} */ (o.onRescue)(p);
+    return p;
+  };
+
+  // A trap: the batches after `upto` are the new instance's; the open segment is completed from those up to it,
+  // or, with no partial of it yet, they are posted again.
   /** @param {number} upto */
-  const rescue = (upto) => {
+  const trapped = (upto) => {
     flushBatch();
     const later = unseen.filter((b) => b[0] > upto);
     unseen = unseen.filter((b) => b[0] <= upto);
-    const p = o.onRescue && engine.partial();
-    if (p) engine.delivered(p), (stale = false), /** @type {any} */ (o.onRescue)(p);
-    // No partial of that segment yet: its batches go to the new instance.
-    const again = p ? [] : unseen;
+    const again = rescueOpen() ? [] : unseen;
     unseen = later;
     for (const b of again) postEvents(b[1], b[2]);
   };
@@ -278,7 +281,7 @@ export function createEngine(o, scope = /** @type {any} */ (globalThis)) {
         // A trap: the worker goes on in a new instance with the next segment. The trapped instance's open
         // segment is completed here (what its partials streamed and the batches up to `seq`, which it had
         // received), as for a replaced worker; the batches after `seq` are the new instance's.
-        if (data.code === 'internal' && mode === 'session') rescue(/** @type {import('./protocol').TrapMessage} */ (data).seq || 0);
+        if (data.code === 'internal' && mode === 'session') trapped(/** @type {import('./protocol').TrapMessage} */ (data).seq || 0);
         break;
     }
   };
