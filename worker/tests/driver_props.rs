@@ -29,7 +29,7 @@
 
 mod engine_util;
 
-use engine_util::{corpus, items, parse_json, recording, J, T0};
+use engine_util::{corpus, items, parse_json, recording, BAD_DSNS, J, T0};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use ringflate::engine::{
@@ -109,15 +109,6 @@ const GOOD_DSNS: &[&str] = &[
     "https://abc@o1.ingest.sentry.io/42",
     "http://k:secret@127.0.0.1:9000/sub/7",
     "https://key@host/path/to/9/",
-];
-const BAD_DSNS: &[&str] = &[
-    "",
-    "abc",
-    "https://host/1",
-    "https://k@host",
-    "ftp://k@h/1",
-    "https://k@/1",
-    "https://k y@host/1",
 ];
 
 /// Whether a `start.config` is valid (PROTOCOL.md's config table); `None`

@@ -20,7 +20,7 @@
 
 mod engine_util;
 
-use engine_util::T0;
+use engine_util::{BAD_DSNS, T0};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use ringflate::engine::{Config, Engine, Mode, Output, Target, Value};
@@ -315,18 +315,6 @@ fn a_session_value_with_a_leading_zero_is_unreadable() {
 }
 
 // ---- the config ----
-
-const BAD_DSNS: &[&str] = &[
-    "",
-    "abc",
-    "https://host/1",
-    "https://k@host",
-    "ftp://k@h/1",
-    "https://k@/1",
-    "https://k y@h/1",
-    "https://k@h/1?x",
-    "https://@h/1",
-];
 
 /// A DSN from its parts, and the envelope URL PROTOCOL.md says it names.
 fn dsn() -> impl Strategy<Value = (String, Option<String>)> {

@@ -342,6 +342,20 @@ pub fn recording(s: &Segment) -> Vec<u8> {
     }
 }
 
+/// Texts that are not DSNs (`{scheme}://{key}@{host}/{project}`): a `start` with one is rejected.
+pub const BAD_DSNS: &[&str] = &[
+    "",
+    "abc",
+    "https://host/1",
+    "https://k@host",
+    "ftp://k@h/1",
+    "https://k@/1",
+    "https://k y@host/1",
+    "https://k y@h/1",
+    "https://k@h/1?x",
+    "https://@h/1",
+];
+
 /// Splits a recording `[e1,e2,…]` back into event texts (via the engine's own
 /// scanner is not allowed here: use the strict parser and re-slice).
 pub fn split_recording(rec: &[u8]) -> Vec<String> {
