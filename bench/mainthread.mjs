@@ -22,7 +22,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from '../tests/lib/server.mjs';
 import { CHROMIUM, CHROMIUM_ARGS } from '../tests/lib/browser.mjs';
 import { sentryWorkerSource } from './lib/contestants.mjs';
-import { machineInfo, corpusFiles, fmt, ratio } from './lib/report.mjs';
+import { machineInfo, corpusFiles, fmt, ratio, cli } from './lib/report.mjs';
 import { median } from './lib/browser-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -348,10 +348,7 @@ export function mainThreadTable(rows, { speed, reps }) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
-  const opt = (n, d) => {
-    const i = argv.indexOf(`--${n}`);
-    return i >= 0 ? argv[i + 1] : d;
-  };
+  const { opt } = cli(argv);
   const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
   const files = corpusFiles(corpusDir, opt('files', ''));
   const outName = opt('out', 'mainthread');

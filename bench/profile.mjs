@@ -16,14 +16,11 @@ import { chromium } from 'playwright-core';
 import { startServer } from './lib/server.mjs';
 import { CHROMIUM } from './lib/browser-bench.mjs';
 import { standardContestants } from './lib/contestants.mjs';
-import { corpusFiles } from './lib/report.mjs';
+import { corpusFiles, cli } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const opt = (n, d) => {
-  const i = argv.indexOf(`--${n}`);
-  return i >= 0 ? argv[i + 1] : d;
-};
+const { opt } = cli(argv);
 const name = opt('contestant', 'ringflate');
 const top = Number(opt('top', 25));
 const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { runBrowserBench, summarize } from './lib/browser-bench.mjs';
 import { runMainThread, mainThreadTable, CONTESTANTS as MAIN_HOSTS, CONTROL as MAIN_CONTROL } from './mainthread.mjs';
 import { standardContestants } from './lib/contestants.mjs';
-import { machineInfo, corpusFiles, fmt, ratio } from './lib/report.mjs';
+import { machineInfo, corpusFiles, fmt, ratio, cli } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -27,11 +27,7 @@ if (argv.includes('--variants')) {
   process.exit(0);
 }
 
-const flag = (n) => argv.includes(`--${n}`);
-const opt = (n, d) => {
-  const i = argv.indexOf(`--${n}`);
-  return i >= 0 ? argv[i + 1] : d;
-};
+const { flag, opt } = cli(argv);
 const quick = flag('quick');
 const reps = Number(opt('reps', quick ? 1 : 5));
 const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));

@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { runBrowserBench, summarize } from './lib/browser-bench.mjs';
 import { sentryWorkerSource, compressionStreamWorkerSource } from './lib/contestants.mjs';
-import { machineInfo, corpusFiles, fmt, ratio } from './lib/report.mjs';
+import { machineInfo, corpusFiles, fmt, ratio, cli } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const variantsDir = path.join(root, 'bench/.variants');
@@ -92,11 +92,7 @@ function build(v, sources, rebuild) {
 }
 
 export async function main(argv) {
-  const flag = (n) => argv.includes(`--${n}`);
-  const opt = (n, d) => {
-    const i = argv.indexOf(`--${n}`);
-    return i >= 0 ? argv[i + 1] : d;
-  };
+  const { flag, opt } = cli(argv);
   const quick = flag('quick');
   const reps = Number(opt('reps', quick ? 1 : 3));
   const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));

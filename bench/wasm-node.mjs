@@ -18,7 +18,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { corpusFiles } from './lib/report.mjs';
+import { corpusFiles, cli } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -140,10 +140,7 @@ export async function measureWasm({ file, corpusDir, ids, reps = 5, bytes = 0, e
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
-  const opt = (n, d) => {
-    const i = argv.indexOf(`--${n}`);
-    return i >= 0 ? argv[i + 1] : d;
-  };
+  const { opt } = cli(argv);
   const corpusDir = path.resolve(root, opt('corpus', 'tests/corpus'));
   const rows = await measureWasm({
     file: path.resolve(root, opt('ringflate', 'dist/ringflate-worker.js')),

@@ -50,3 +50,14 @@ export function ratio(v, base) {
   if (!Number.isFinite(v) || !Number.isFinite(base) || base === 0) return '–';
   return `${(v / base).toFixed(2)}×`;
 }
+
+/** The command line's `--name` switches (`flag`) and `--name value` options (`opt`, with a default). */
+export function cli(argv) {
+  return {
+    flag: (n) => argv.includes(`--${n}`),
+    opt: (n, d) => {
+      const i = argv.indexOf(`--${n}`);
+      return i >= 0 ? argv[i + 1] : d;
+    },
+  };
+}
