@@ -11,9 +11,6 @@ export { createEngine, VERSION };
 // requests (packages/browser/src/transports/fetch.ts in getsentry/sentry-javascript).
 const KEEPALIVE_BYTES = 65536;
 const KEEPALIVE_COUNT = 15;
-// Segments held for sending (the newest first, besides the one in flight); older ones beyond it stay in the
-// worker's store for the next page load.
-const QUEUE_BYTES = 16 << 20;
 const ACTIVITY = ['pointerdown', 'keydown', 'scroll', 'touchstart'];
 
 /**
@@ -155,8 +152,11 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
       },
       onSegment: (seg) => {
         queue.push(seg);
+        // 16 MiB of segments are held for sending (the newest first, besides the one in flight); older ones beyond
+        // it stay in the worker's store for the next page load. (Inside startReplay, so that a bundler drops it
+        // with startReplay.)
         let held = 0;
-        for (let i = queue.length; i--; ) if ((held += queue[i].body.length) > QUEUE_BYTES && i >= +busy) queue.splice(i, 1);
+        for (let i = queue.length; i--; ) if ((held += queue[i].body.length) > 16 << 20 && i >= +busy) queue.splice(i, 1);
         pump();
         if (o.onSegment) o.onSegment(seg);
       },
