@@ -65,15 +65,15 @@ export function networkSpan(crumb, hint) {
 /** `memory` span (Chromium's performance.memory), or undefined. */
 export function memorySpan() {
   const m = performance.memory;
-  return m && span('memory', 'memory', sec(), undefined, { memory: { jsHeapSizeLimit: m.jsHeapSizeLimit, totalJSHeapSize: m.totalJSHeapSize, usedJSHeapSize: m.usedJSHeapSize } });
+  return m && span('memory', 'memory', sec(), undefined, { memory: pick(m, 'jsHeapSizeLimit totalJSHeapSize usedJSHeapSize') });
 }
 
 // performance.now()-based times to seconds since the epoch.
 const abs = (ms) => (performance.timeOrigin + ms) / 1000;
 
-const pick = (e, keys) => {
-  const o = { size: e.transferSize };
-  for (const k of ('decodedBodySize encodedBodySize ' + keys).split(' ')) if (k) o[k] = e[k];
+/** `o` with the space-separated `keys` of `from` added. */
+const pick = (from, keys, o = {}) => {
+  for (const k of keys.split(' ')) o[k] = from[k];
   return o;
 };
 
@@ -82,10 +82,10 @@ function perfEntrySpan(e) {
   const start = abs(e.startTime);
   if (type === 'paint') return span(type, e.name, start, abs(e.startTime + e.duration));
   if (type === 'navigation')
-    return e.duration && span('navigation.' + e.type, e.name, start, abs(e.domComplete), pick(e, 'duration domInteractive domContentLoadedEventStart domContentLoadedEventEnd loadEventStart loadEventEnd domComplete redirectCount'));
+    return e.duration && span('navigation.' + e.type, e.name, start, abs(e.domComplete), pick(e, 'decodedBodySize encodedBodySize duration domInteractive domContentLoadedEventStart domContentLoadedEventEnd loadEventStart loadEventEnd domComplete redirectCount', { size: e.transferSize }));
   // fetch and xhr come from the SDK's breadcrumbs, with method and status.
   const i = e.initiatorType;
-  return type === 'resource' && i !== 'fetch' && i !== 'xmlhttprequest' && span('resource.' + i, e.name, start, abs(e.responseEnd), { statusCode: e.responseStatus, ...pick(e, '') });
+  return type === 'resource' && i !== 'fetch' && i !== 'xmlhttprequest' && span('resource.' + i, e.name, start, abs(e.responseEnd), pick(e, 'decodedBodySize encodedBodySize', { statusCode: e.responseStatus, size: e.transferSize }));
 }
 
 /**
