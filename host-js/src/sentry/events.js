@@ -24,13 +24,13 @@ export const span = (op, description, startTimestamp, endTimestamp = startTimest
   custom(startTimestamp, 'performanceSpan', { op, description, startTimestamp, endTimestamp, data });
 
 /**
- * Which SDK breadcrumbs are copied into the recording, as Sentry does: not fetch / xhr (they become
- * performance spans), not the SDK's own event breadcrumbs, not ui.* (recorded from the DOM here).
+ * Which SDK breadcrumbs are copied into the recording, as Sentry does: not the SDK's own event breadcrumbs, not
+ * ui.* (recorded from the DOM here); fetch / xhr never come here (the integration makes them performance spans).
  * Console arguments are normalized and cut at 5,000 characters.
  */
 export function copyBreadcrumb(crumb, normalize) {
   const c = crumb.category;
-  if (!c || ['fetch', 'xhr', 'sentry.event', 'sentry.transaction'].includes(c) || c.startsWith('ui.')) return;
+  if (!c || ['sentry.event', 'sentry.transaction'].includes(c) || c.startsWith('ui.')) return;
   const b = { timestamp: sec(), type: 'default', ...crumb };
   const args = c === 'console' && b.data?.arguments;
   if (args?.length) {
