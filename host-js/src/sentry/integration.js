@@ -8,9 +8,9 @@
 import { record } from '@sentry-internal/rrweb';
 // The engine core is ringflate's own, shared with startReplay (one copy in an app that uses both).
 import { createEngine } from 'ringflate';
-import { recordOptions } from './recording.js';
-import { breadcrumbEvent, custom, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
 import { prepareReplayEvent, replayEnvelope, readResponse, debug, normalize, isSentryRequestUrl, getClient, getCurrentScope } from './envelope.js';
+import { breadcrumbEvent, custom, span, sec, copyBreadcrumb, networkSpan, memorySpan, observePerformance, watchDom, listen, guard } from './events.js';
+import { recordOptions } from './recording.js';
 
 /**
  * Whether this module's `@sentry/core` is the client's. A second copy (an app bundling two SDK versions,
