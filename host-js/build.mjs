@@ -46,6 +46,9 @@ const DOCS = [
   ['docs/sentry.md', 'sentry.md'],
 ];
 const EXT = { esm: '.mjs', cjs: '.cjs', iife: '.js' };
+// Properties named `_x` are internal to one entry (objects no caller, SDK or worker sees) and get short names;
+// `_meta` is the name Sentry reads in breadcrumb and span data, so it is kept.
+const MANGLE = { mangleProps: /^_[a-z]/, reserveProps: /^_meta$/ };
 
 function fail(msg) {
   console.error(`host-js/build.mjs: ${msg}`);
@@ -85,7 +88,7 @@ for (const e of ENTRIES) {
     try {
       buildSync({
         entryPoints: [entryPoint], bundle: true, minify: true, target: e.target || 'es2019', legalComments: 'none', logLevel: 'error',
-        format, external: e.external, outfile: path.join(dist, file),
+        format, external: e.external, outfile: path.join(dist, file), ...MANGLE,
         ...(format === 'iife' ? { globalName: e.globalName } : {}),
       });
     } catch {

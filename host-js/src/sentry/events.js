@@ -181,7 +181,7 @@ function domCrumb(category, el, mirror, maskAttr) {
 /**
  * Listens for clicks and typing and hands `ui.click`, `ui.input` and `ui.multiClick` breadcrumbs to `add`.
  * `rrwebEvent(e)` must see every recorded event: the click detector counts clicks and notes DOM changes from
- * them. Returns `{ rrwebEvent, stop }`.
+ * them. Returns `{ _rrweb, _stop }`.
  */
 export function watchDom(add, mirror, maskAttr) {
   let clicks = [];
@@ -207,11 +207,11 @@ export function watchDom(add, mirror, maskAttr) {
     // are a ui.multiClick. (Sentry calls the unanswered ones slow clicks; that breadcrumb is not made here.)
     if (e.altKey || e.metaKey || e.ctrlKey || e.shiftKey || !crumb.data.nodeId) return;
     if (!el.matches('button,a:not([download]):not([target]),a[target=_self]:not([download]),input[type=submit],input[type=button]')) return;
-    const c = { node: el, at: t, count: 0 };
+    const c = { _node: el, _at: t, _count: 0 };
     clicks.push(c);
     setTimeout(() => {
       clicks = clicks.filter((x) => x !== c);
-      if (c.count > 1 && c.changed <= 3000) add({ ...crumb, category: 'ui.multiClick', data: { ...crumb.data, url: location.href, clickCount: c.count, metric: true } });
+      if (c._count > 1 && c._changed <= 3000) add({ ...crumb, category: 'ui.multiClick', data: { ...crumb.data, url: location.href, clickCount: c._count, metric: true } });
     }, 7000);
   };
 
@@ -226,20 +226,20 @@ export function watchDom(add, mirror, maskAttr) {
 
   const offs = [listen(document, 'click', onClick), listen(document, 'keypress', onKeypress)];
   return {
-    rrwebEvent(ev) {
+    _rrweb(ev) {
       const d = ev.data;
       // Only clicks still being judged need the recording.
       if (ev.type !== 3 || !clicks.length) return;
       // Mutation, MediaInteraction, StyleSheetRule, CanvasMutation, StyleDeclaration, Selection, AdoptedStyleSheet
       // (sources 0, 7, 8, 9, 13, 14, 15).
       if ((0xe381 >> d.source) & 1) {
-        for (const c of clicks) c.changed ??= ev.timestamp - c.at;
+        for (const c of clicks) c._changed ??= ev.timestamp - c._at;
       } else if (d.source === 2 && d.type === 2) {
         const node = clickTarget(mirror.getNode(d.id));
-        for (const c of clicks) if (c.node === node) c.count++;
+        for (const c of clicks) if (c._node === node) c._count++;
       }
     },
-    stop() {
+    _stop() {
       offs.forEach((off) => off());
       clicks = [];
     },

@@ -39,7 +39,7 @@ export function ringflateReplay(options) {
     const c = getClient();
     if (!state && c && !c.getDsn()) log(c, 'Sentry.init has no dsn: no replay is recorded');
   }));
-  const mode = () => state?.mode?.();
+  const mode = () => state?._mode?.();
 
   return {
     name: 'RingflateReplay',
@@ -53,7 +53,7 @@ export function ringflateReplay(options) {
     },
     processEvent(event, hint) {
       try {
-        return state.processEvent ? state.processEvent(event, hint || {}) : event;
+        return state._process ? state._process(event, hint || {}) : event;
       } catch {
         return event;
       }
@@ -62,17 +62,17 @@ export function ringflateReplay(options) {
     processSpan: guard((s) => {
       const m = mode();
       const a = m && (s.attributes ||= {});
-      if (a) a['sentry.replay_id'] ||= state.engine.replayId;
+      if (a) a['sentry.replay_id'] ||= state._engine.replayId;
       if (m === 'buffer') a['sentry._internal.replay_is_buffering'] = true;
     }),
     /** The current replay id while recording. */
-    getReplayId: () => (mode() ? state.engine.replayId : undefined),
+    getReplayId: () => (mode() ? state._engine.replayId : undefined),
     /** Buffer mode: sends the buffered history now and continues as a session; session mode: sends what is pending. */
-    flush: () => state?.engine?.flush(),
+    flush: () => state?._engine?.flush(),
     /** Sends what is pending and stops recording. */
-    stop: () => state?.stop?.(),
+    stop: () => state?._stop?.(),
     /** Stops recording and has the worker delete every recording it keeps for this origin, e.g. on logout. */
-    forget: () => state?.forget?.(),
+    forget: () => state?._forget?.(),
   };
 }
 
@@ -128,19 +128,19 @@ function start(client, o) {
 
   const startRecording = () => {
     if (stopRecording || done) return;
-    dom = watchDom(addCrumb, mirror, rec.maskAttr);
+    dom = watchDom(addCrumb, mirror, rec._maskAttr);
     stopPerf = observePerformance(add, (n) => mirror.getId(n));
     // Segments handed over before (an earlier page's, from the worker's store) leave no memory span due: the
     // recorder's checkout starts the segment, and its span follows it.
     memoryDue = 0;
     stopRecording = guard(record)({
-      ...rec.options,
+      ...rec._options,
       emit: guard((ev) => {
-        dom.rrwebEvent(ev);
+        dom._rrweb(ev);
         push(ev);
         // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
         if (ev.type === 2 && firstSegment) {
-          const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec.flags, useCompression: true, networkDetailHasUrls: false };
+          const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec._flags, useCompression: true, networkDetailHasUrls: false };
           for (const k of ['CaptureBodies', 'RequestHasHeaders', 'ResponseHasHeaders']) payload['network' + k] = true;
           engine.add([custom(sec(), 'options', payload)]);
         }
@@ -153,7 +153,7 @@ function start(client, o) {
 
   const stopRrweb = () => {
     guard(stopRecording)?.();
-    dom?.stop();
+    dom?._stop();
     stopPerf?.();
     stopRecording = dom = stopPerf = 0;
   };
@@ -316,12 +316,12 @@ function start(client, o) {
   }
 
   return {
-    engine,
-    mode,
-    stop: () => stopReplay(),
-    forget: () => (stopReplay(), engine.forget()),
+    _engine: engine,
+    _mode: mode,
+    _stop: () => stopReplay(),
+    _forget: () => (stopReplay(), engine.forget()),
     // Tags and error sampling, as Sentry's event processor (src/coreHandlers/handleGlobalEvent.ts).
-    processEvent: (event, hint) => {
+    _process: (event, hint) => {
       const m = mode();
       const type = event.type;
       if (type === 'replay_event') delete event.breadcrumbs;

@@ -44,5 +44,5 @@ export function recordOptions(o) {
     }),
   };
   if (blockAllMedia) options.ignoreCSSAttributes = new Set(['background-image']);
-  return { options, maskAttr, flags: { maskAllText, maskAllInputs, blockAllMedia } };
+  return { _options: options, _maskAttr: maskAttr, _flags: { maskAllText, maskAllInputs, blockAllMedia } };
 }
