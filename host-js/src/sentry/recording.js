@@ -35,8 +35,8 @@ export function recordOptions(o) {
     unblockSelector: join(o.unblock, []),
     ignoreSelector: join(o.ignore, ['.sentry-ignore', '[data-sentry-ignore]', 'input[type="file"]']),
     slimDOMOptions: 'all',
-    inlineStylesheet: true,
-    inlineImages: false,
+    // Sentry also passes inlineStylesheet: true and inlineImages: false, the recorder's own defaults
+    // (@sentry-internal/rrweb record()).
     collectFonts: true,
     // Errors thrown inside the recorder are marked so the integration can drop them like Sentry does.
     errorHandler: guard((err) => {
