@@ -140,9 +140,20 @@ function start(client, o) {
         push(ev);
         // The `options` event Sentry writes after the first checkout of segment 0 (src/util/handleRecordingEmit.ts).
         if (ev.type === 2 && firstSegment) {
-          const payload = { shouldRecordCanvas: false, sessionSampleRate, errorSampleRate, useCompressionOption: true, ...rec._flags, useCompression: true, networkDetailHasUrls: false };
-          for (const k of ['CaptureBodies', 'RequestHasHeaders', 'ResponseHasHeaders']) payload['network' + k] = true;
-          engine.add([custom(sec(), 'options', payload)]);
+          engine.add([
+            custom(sec(), 'options', {
+              shouldRecordCanvas: false,
+              sessionSampleRate,
+              errorSampleRate,
+              useCompressionOption: true,
+              ...rec._flags,
+              useCompression: true,
+              networkDetailHasUrls: false,
+              networkCaptureBodies: true,
+              networkRequestHasHeaders: true,
+              networkResponseHasHeaders: true,
+            }),
+          ]);
         }
       }),
     });
