@@ -30,7 +30,7 @@ export const span = (op, description, startTimestamp, endTimestamp = startTimest
  */
 export function copyBreadcrumb(crumb, normalize) {
   const c = crumb.category;
-  if (!c || ['sentry.event', 'sentry.transaction'].includes(c) || c.startsWith('ui.')) return;
+  if (!c || c === 'sentry.event' || c === 'sentry.transaction' || c.startsWith('ui.')) return;
   const b = { timestamp: sec(), type: 'default', ...crumb };
   const args = c === 'console' && b.data?.arguments;
   if (args?.length) {
