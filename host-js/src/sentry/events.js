@@ -180,7 +180,7 @@ function domCrumb(category, el, mirror, maskAttr) {
 
 /**
  * Listens for clicks and typing and hands `ui.click`, `ui.input` and `ui.multiClick` breadcrumbs to `add`.
- * `rrwebEvent(e)` must see every recorded event: the click detector counts clicks and notes DOM changes from
+ * `_rrweb(e)` must see every recorded event: the click detector counts clicks and notes DOM changes from
  * them. Returns `{ _rrweb, _stop }`.
  */
 export function watchDom(add, mirror, maskAttr) {
