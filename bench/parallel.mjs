@@ -95,40 +95,23 @@ try {
         const wrap = (t) => JSON.stringify({ type: 5, timestamp: 0, data: { tag: 'half', payload: t } });
         const cut = [big.map((e) => wrap(e.slice(0, e.length >> 1))), big.map((e) => wrap(e.slice(e.length >> 1)))];
         const res = { file, events: big.length, bytes: big.reduce((n, e) => n + e.length, 0), one: [], two: [], oneHalves: [], halves: [] };
-        for (let rep = 0; rep < reps; rep++) {
-          // One worker.
-          let w = await spawn();
+        // One arrangement: a fresh worker per list, all lists at once, three passes.
+        const arrange = async (key, lists, rep) => {
+          const ws = [];
+          for (const _ of lists) ws.push(await spawn());
           for (let pass = 0; pass < 3; pass++) {
             const t = performance.now();
-            const outs = await run(w, big);
-            res.one.push({ rep, pass, ms: performance.now() - t });
-            if (rep === 0 && pass === 0) await check(big, outs);
-          }
-          for (let pass = 0; pass < 3; pass++) {
-            const t = performance.now();
-            const outs = await run(w, [...cut[0], ...cut[1]]);
-            res.oneHalves.push({ rep, pass, ms: performance.now() - t });
-            if (rep === 0 && pass === 0) await check([...cut[0], ...cut[1]], outs);
-          }
-          w.terminate();
-          // Two workers at once.
-          const ws = [await spawn(), await spawn()];
-          for (let pass = 0; pass < 3; pass++) {
-            const t = performance.now();
-            const outs = await Promise.all(ws.map((c, k) => run(c, halves[k])));
-            res.two.push({ rep, pass, ms: performance.now() - t });
-            if (rep === 0 && pass === 0) for (let k = 0; k < 2; k++) await check(halves[k], outs[k]);
+            const outs = await Promise.all(ws.map((c, k) => run(c, lists[k])));
+            res[key].push({ rep, pass, ms: performance.now() - t });
+            if (rep === 0 && pass === 0) for (let k = 0; k < lists.length; k++) await check(lists[k], outs[k]);
           }
           ws.forEach((c) => c.terminate());
-          // Two workers at once, each on one half of every event.
-          const hs = [await spawn(), await spawn()];
-          for (let pass = 0; pass < 3; pass++) {
-            const t = performance.now();
-            const outs = await Promise.all(hs.map((c, k) => run(c, cut[k])));
-            res.halves.push({ rep, pass, ms: performance.now() - t });
-            if (rep === 0 && pass === 0) for (let k = 0; k < 2; k++) await check(cut[k], outs[k]);
-          }
-          hs.forEach((c) => c.terminate());
+        };
+        for (let rep = 0; rep < reps; rep++) {
+          await arrange('one', [big], rep);
+          await arrange('two', halves, rep);
+          await arrange('oneHalves', [[...cut[0], ...cut[1]]], rep);
+          await arrange('halves', cut, rep);
         }
         return res;
       },
