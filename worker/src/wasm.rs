@@ -206,12 +206,14 @@ fn to_value(v: &JsValue, depth: u32) -> Value {
                 .map(|kv| {
                     let kv: Array = kv.unchecked_into();
                     let (k, v) = (kv.get(0).as_string().unwrap_or_default(), kv.get(1));
-                    let v = match v.dyn_into::<JsString>() {
-                        Ok(s) if depth == MESSAGE_DEPTH && k == "json" && s.length() > CHUNK => {
-                            Value::Long(Long(Rc::new(JsText(s))))
-                        }
-                        Ok(s) => to_value(&s, depth - 1),
-                        Err(v) => to_value(&v, depth - 1),
+                    let long = depth == MESSAGE_DEPTH
+                        && k == "json"
+                        && v.is_string()
+                        && v.unchecked_ref::<JsString>().length() > CHUNK;
+                    let v = if long {
+                        Value::Long(Long(Rc::new(JsText(v.unchecked_into()))))
+                    } else {
+                        to_value(&v, depth - 1)
                     };
                     (k, v)
                 })

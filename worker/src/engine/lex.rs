@@ -12,6 +12,12 @@ pub(super) fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Eight bytes as a little-endian word (a load, with no call to a copy).
+#[inline(always)]
+fn word(w: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes)
+}
+
 /// UTF-16 code units of a UTF-8 text: one per scalar, two for those above U+FFFF.
 /// ASCII runs are counted eight bytes at a time.
 pub fn utf16_len(b: &[u8]) -> u64 {
@@ -19,9 +25,7 @@ pub fn utf16_len(b: &[u8]) -> u64 {
     let mut n = 0;
     let mut words = b.chunks_exact(8);
     for w in &mut words {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        if u64::from_le_bytes(a) & 0x8080_8080_8080_8080 == 0 {
+        if word(w) & 0x8080_8080_8080_8080 == 0 {
             n += 8;
         } else {
             n += w.iter().map(unit).sum::<u64>();
@@ -40,9 +44,7 @@ fn plain_run(b: &[u8], mut j: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = b.get(j..j + 8) {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(a);
+        let w = word(chunk);
         let quote = w ^ (ONES * u64::from(b'"'));
         let slash = w ^ (ONES * u64::from(b'\\'));
         let hit = (quote.wrapping_sub(ONES) & !quote)
@@ -160,7 +162,9 @@ impl Str {
             }
             let s = j;
             j = plain_run(b, j);
-            self.keep(&b[s..j]);
+            if self.keep {
+                self.keep(&b[s..j]);
+            }
             match b.get(j) {
                 None => return Ok(None),
                 Some(b'"') => return Ok(Some(j + 1)),
@@ -254,15 +258,24 @@ impl Num {
     /// A number starts (at its first character); `want`: read its value.
     #[inline]
     pub fn start(&mut self, want: bool) {
-        *self = Num {
-            want,
-            ..Num::default()
-        };
+        self.at = At::Start;
+        self.want = want;
+        if want {
+            *self = Num {
+                want,
+                ..Num::default()
+            };
+        }
     }
 
+    /// A digit of the integer part or fraction, or of the exponent.
     #[inline]
     fn digit(&mut self, c: u8) {
         if !self.want {
+            return;
+        }
+        if self.exp {
+            self.e = (self.e * 10 + i64::from(c - b'0')).min(1_000);
             return;
         }
         match self
@@ -289,14 +302,29 @@ impl Num {
     /// past `b`.
     #[inline]
     pub fn run(&mut self, b: &[u8], mut j: usize) -> Result<Option<usize>, &'static str> {
-        while let Some(&c) = b.get(j) {
+        loop {
+            // A run of digits at once.
+            if matches!(self.at, At::Int | At::Frac | At::Exp) {
+                let s = j;
+                while b.get(j).is_some_and(u8::is_ascii_digit) {
+                    j += 1;
+                }
+                if self.want {
+                    for &c in &b[s..j] {
+                        self.digit(c);
+                    }
+                }
+            }
+            let Some(&c) = b.get(j) else {
+                return Ok(None);
+            };
             self.at = match (self.at, c) {
                 (At::Start, b'-') => {
                     self.neg = true;
                     At::Minus
                 }
                 (At::Start | At::Minus, b'0') => At::Zero,
-                (At::Start | At::Minus | At::Int, b'0'..=b'9') => {
+                (At::Start | At::Minus, b'1'..=b'9') => {
                     self.digit(c);
                     At::Int
                 }
@@ -304,7 +332,7 @@ impl Num {
                     self.frac = true;
                     At::Dot
                 }
-                (At::Dot | At::Frac, b'0'..=b'9') => {
+                (At::Dot, b'0'..=b'9') => {
                     self.digit(c);
                     At::Frac
                 }
@@ -317,8 +345,8 @@ impl Num {
                     self.exp_neg = true;
                     At::ESign
                 }
-                (At::E | At::ESign | At::Exp, b'0'..=b'9') => {
-                    self.e = (self.e * 10 + i64::from(c - b'0')).min(1_000);
+                (At::E | At::ESign, b'0'..=b'9') => {
+                    self.digit(c);
                     At::Exp
                 }
                 _ if self.complete() => return Ok(Some(j)),
@@ -326,7 +354,6 @@ impl Num {
             };
             j += 1;
         }
-        Ok(None)
     }
 
     /// The number read so far is a whole number.
@@ -336,7 +363,7 @@ impl Num {
 
     /// The value of a complete number that was wanted.
     pub fn value(&self) -> Option<u64> {
-        if self.neg || !self.want {
+        if !self.want || self.neg {
             return None;
         }
         let mut shift = self.shift;

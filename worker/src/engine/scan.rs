@@ -287,16 +287,7 @@ impl Scanner {
                             self.stack.push(true);
                             self.at = At::ObjFirst;
                         }
-                        (At::Next, _) => {
-                            return Err([
-                                "event ",
-                                &dec(self.out.len() as u64),
-                                " (byte ",
-                                &dec((self.base + i) as u64),
-                                ") is not a JSON object",
-                            ]
-                            .concat())
-                        }
+                        (At::Next, _) => return Err(self.not_object(self.base + i)),
                         (At::After, b',') => self.at = At::Next,
                         (At::After, _) => return Err(self.no_comma(self.base + i)),
                         _ => return Err(self.trailing()),
@@ -321,18 +312,11 @@ impl Scanner {
     }
 
     /// The text ended: the events, or why the batch is rejected.
-    pub fn finish(self) -> Result<Vec<Scanned>, String> {
+    pub fn finish(&mut self) -> Result<Vec<Scanned>, String> {
         Err(match self.at {
-            At::Done => return Ok(self.out),
+            At::Done => return Ok(core::mem::take(&mut self.out)),
             At::Begin => NOT_ARRAY.into(),
-            At::First | At::Next => [
-                "event ",
-                &dec(self.out.len() as u64),
-                " (byte ",
-                &dec(self.base as u64),
-                ") is not a JSON object",
-            ]
-            .concat(),
+            At::First | At::Next => self.not_object(self.base),
             At::After => self.no_comma(self.base),
             At::Str | At::Key => self.bad_event(self.s.unended()),
             At::Num if !self.n.complete() => self.bad_event(BAD_NUMBER),
@@ -362,6 +346,17 @@ impl Scanner {
         .concat()
     }
 
+    fn not_object(&self, at: usize) -> String {
+        [
+            "event ",
+            &dec(self.out.len() as u64),
+            " (byte ",
+            &dec(at as u64),
+            ") is not a JSON object",
+        ]
+        .concat()
+    }
+
     fn no_comma(&self, at: usize) -> String {
         [
             "expected ',' or ']' after event ",
@@ -387,117 +382,114 @@ impl Scanner {
     /// rule for repeated keys: the last one counts.
     #[inline]
     fn event(&mut self, b: &[u8], mut i: usize) -> Result<Option<usize>, &'static str> {
-        loop {
-            match self.at {
-                At::Value => {
-                    i = ws(b, i);
-                    let Some(&c) = b.get(i) else {
+        // The state is kept here and stored when the part ends. The steps are
+        // tested in the order in which they usually follow one another (a
+        // value, what follows it, a key's start, its text, its colon, the next
+        // value), so that the loop needs no jump table; strings and keys share
+        // one copy of the string reader.
+        let mut at = self.at;
+        macro_rules! byte {
+            () => {{
+                i = ws(b, i);
+                match b.get(i) {
+                    Some(&c) => c,
+                    None => {
+                        self.at = at;
                         return Ok(None);
-                    };
-                    // A value that is not what the engine reads clears what an earlier key set.
-                    match self.key {
-                        Key::Type => self.kind = None,
-                        Key::Timestamp => self.ts = None,
-                        Key::Source => self.source = None,
-                        Key::Href => self.href = None,
-                        Key::Data => (self.source, self.href) = (None, None),
-                        Key::Other => {}
-                    }
-                    match c {
-                        b'"' => {
-                            if self.key == Key::Href {
-                                self.capture = Some(Vec::new());
-                                self.cap_from = i;
-                            }
-                            self.s.start(false);
-                            self.at = At::Str;
-                            i += 1;
-                        }
-                        b'-' | b'0'..=b'9' => {
-                            self.n.start(matches!(
-                                self.key,
-                                Key::Type | Key::Timestamp | Key::Source
-                            ));
-                            self.at = At::Num;
-                        }
-                        b'{' | b'[' => {
-                            if self.stack.len() >= MAX_DEPTH {
-                                return Err("nested too deeply");
-                            }
-                            let obj = c == b'{';
-                            if self.key == Key::Data {
-                                self.in_data = obj;
-                            }
-                            self.stack.push(obj);
-                            self.at = if obj { At::ObjFirst } else { At::ArrFirst };
-                            i += 1;
-                        }
-                        _ => {
-                            self.lit.start(c).ok_or(BAD_VALUE)?;
-                            self.at = At::Lit;
-                        }
                     }
                 }
-                At::Str => {
-                    let Some(j) = self.s.run(b, i)? else {
+            }};
+        }
+        macro_rules! cut {
+            ($r:expr) => {
+                match $r? {
+                    Some(j) => j,
+                    None => {
+                        self.at = at;
                         return Ok(None);
-                    };
+                    }
+                }
+            };
+        }
+        loop {
+            if at == At::Value {
+                let c = byte!();
+                // A value that is not what the engine reads clears what an earlier key set.
+                match self.key {
+                    Key::Type => self.kind = None,
+                    Key::Timestamp => self.ts = None,
+                    Key::Source => self.source = None,
+                    Key::Href => self.href = None,
+                    Key::Data => (self.source, self.href) = (None, None),
+                    Key::Other => {}
+                }
+                match c {
+                    b'"' => {
+                        if self.key == Key::Href {
+                            self.capture = Some(Vec::new());
+                            self.cap_from = i;
+                        }
+                        self.s.start(false);
+                        at = At::Str;
+                        i += 1;
+                    }
+                    b'-' | b'0'..=b'9' => {
+                        self.n
+                            .start(matches!(self.key, Key::Type | Key::Timestamp | Key::Source));
+                        at = At::Num;
+                    }
+                    b'{' | b'[' => {
+                        if self.stack.len() >= MAX_DEPTH {
+                            return Err("nested too deeply");
+                        }
+                        let obj = c == b'{';
+                        if self.key == Key::Data {
+                            self.in_data = obj;
+                        }
+                        self.stack.push(obj);
+                        at = if obj { At::ObjFirst } else { At::ArrFirst };
+                        i += 1;
+                    }
+                    _ => {
+                        self.lit.start(c).ok_or(BAD_VALUE)?;
+                        at = At::Lit;
+                    }
+                }
+            }
+            if at == At::Str || at == At::Key {
+                i = cut!(self.s.run(b, i));
+                if at == At::Key {
+                    self.key = key_of(self.stack.len(), self.in_data, self.s.key());
+                    at = At::Colon;
+                } else {
                     if let Some(mut c) = self.capture.take() {
-                        c.extend_from_slice(&b[self.cap_from..j]);
+                        c.extend_from_slice(&b[self.cap_from..i]);
                         self.href = Some(c);
                     }
-                    self.at = At::AfterValue;
-                    i = j;
+                    at = At::AfterValue;
                 }
-                At::Num => {
-                    let Some(j) = self.n.run(b, i)? else {
-                        return Ok(None);
-                    };
-                    self.number_read();
-                    i = j;
-                }
-                At::Lit => {
-                    let Some(j) = self.lit.run(b, i)? else {
-                        return Ok(None);
-                    };
-                    self.at = At::AfterValue;
-                    i = j;
-                }
-                At::ObjFirst | At::ArrFirst | At::KeyStart | At::Colon | At::AfterValue => {
-                    i = ws(b, i);
-                    let Some(&c) = b.get(i) else {
-                        return Ok(None);
-                    };
-                    let obj = self.stack.last() == Some(&true);
-                    match (self.at, c) {
-                        (At::ObjFirst, b'}') | (At::ArrFirst, b']') => {}
-                        (At::AfterValue, b'}') if obj => {}
-                        (At::AfterValue, b']') if !obj => {}
-                        (At::ObjFirst | At::KeyStart, b'"') => {
-                            self.s.start(self.stack.len() <= 2);
-                            self.at = At::Key;
-                            i += 1;
-                            continue;
-                        }
-                        (At::ObjFirst | At::KeyStart, _) => return Err("expected a key"),
-                        (At::ArrFirst, _) => {
-                            (self.key, self.at) = (Key::Other, At::Value);
-                            continue;
-                        }
-                        (At::Colon, b':') => {
-                            self.at = At::Value;
-                            i += 1;
-                            continue;
-                        }
-                        (At::Colon, _) => return Err("expected ':' after a key"),
-                        (At::AfterValue, b',') => {
-                            self.key = Key::Other;
-                            self.at = if obj { At::KeyStart } else { At::Value };
-                            i += 1;
-                            continue;
-                        }
-                        _ => return Err("expected ',' or a closing bracket"),
+            } else if at == At::Num {
+                i = cut!(self.n.run(b, i));
+                self.number_read();
+                at = At::AfterValue;
+            } else if at == At::Lit {
+                i = cut!(self.lit.run(b, i));
+                at = At::AfterValue;
+            }
+            if at == At::AfterValue {
+                let c = byte!();
+                let obj = self.stack.last() == Some(&true);
+                match c {
+                    b',' => {
+                        self.key = Key::Other;
+                        at = if obj { At::KeyStart } else { At::Value };
+                        i += 1;
                     }
+                    b'}' if obj => {}
+                    b']' if !obj => {}
+                    _ => return Err("expected ',' or a closing bracket"),
+                }
+                if at == At::AfterValue {
                     // A container closes.
                     self.stack.pop();
                     i += 1;
@@ -506,17 +498,38 @@ impl Scanner {
                         1 => self.in_data = false,
                         _ => {}
                     }
-                    self.at = At::AfterValue;
+                    continue;
                 }
-                At::Key => {
-                    let Some(j) = self.s.run(b, i)? else {
-                        return Ok(None);
-                    };
-                    self.key = key_of(self.stack.len(), self.in_data, self.s.key());
-                    self.at = At::Colon;
-                    i = j;
+            } else if at == At::ObjFirst {
+                let c = byte!();
+                if c == b'}' {
+                    at = At::AfterValue;
+                    continue;
                 }
-                At::Begin | At::First | At::Next | At::After | At::Done => return Ok(Some(i)),
+                at = At::KeyStart;
+            } else if at == At::ArrFirst {
+                let c = byte!();
+                at = At::Value;
+                if c == b']' {
+                    at = At::AfterValue;
+                    continue;
+                }
+                self.key = Key::Other;
+            }
+            if at == At::KeyStart {
+                if byte!() != b'"' {
+                    return Err("expected a key");
+                }
+                self.s.start(self.stack.len() <= 2);
+                at = At::Key;
+                i += 1;
+            }
+            if at == At::Colon {
+                if byte!() != b':' {
+                    return Err("expected ':' after a key");
+                }
+                at = At::Value;
+                i += 1;
             }
         }
     }
@@ -529,7 +542,6 @@ impl Scanner {
             Key::Source => self.source = v,
             _ => {}
         }
-        self.at = At::AfterValue;
     }
 
     /// The event's `}` ended at `b[i - 1]`.
