@@ -268,8 +268,15 @@ impl Num {
         }
     }
 
+    /// A run of digits of the integer part, fraction or exponent.
+    fn digits(&mut self, run: &[u8]) {
+        for &c in run {
+            self.digit(c);
+        }
+    }
+
     /// A digit of the integer part or fraction, or of the exponent.
-    #[inline]
+    #[inline(always)]
     fn digit(&mut self, c: u8) {
         if !self.want {
             return;
@@ -310,9 +317,7 @@ impl Num {
                     j += 1;
                 }
                 if self.want {
-                    for &c in &b[s..j] {
-                        self.digit(c);
-                    }
+                    self.digits(&b[s..j]);
                 }
             }
             let Some(&c) = b.get(j) else {
@@ -325,7 +330,7 @@ impl Num {
                 }
                 (At::Start | At::Minus, b'0') => At::Zero,
                 (At::Start | At::Minus, b'1'..=b'9') => {
-                    self.digit(c);
+                    self.digits(core::slice::from_ref(&c));
                     At::Int
                 }
                 (At::Zero | At::Int, b'.') => {
@@ -333,7 +338,7 @@ impl Num {
                     At::Dot
                 }
                 (At::Dot, b'0'..=b'9') => {
-                    self.digit(c);
+                    self.digits(core::slice::from_ref(&c));
                     At::Frac
                 }
                 (At::Zero | At::Int | At::Frac, b'e' | b'E') => {
@@ -346,7 +351,7 @@ impl Num {
                     At::ESign
                 }
                 (At::E | At::ESign, b'0'..=b'9') => {
-                    self.digit(c);
+                    self.digits(core::slice::from_ref(&c));
                     At::Exp
                 }
                 _ if self.complete() => return Ok(Some(j)),
