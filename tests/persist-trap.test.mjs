@@ -186,8 +186,9 @@ test('memory: a 20 MB event enters the module in parts and arrives intact; after
   assert.ok(big.data.payload.text === want, `the event's text arrived intact (${big.data.payload.text.length} of ${want.length} units)`);
   // What the instance may hold beyond what it held before, by the event's whole text never entering it: two parts
   // of the batch (one freed as the next is read; at most 3 bytes of UTF-8 per unit each), a new segment's deflater
-  // (zlib-rs at level 6: window 64 KiB, hash chains 64 + 128 KiB, pending 64 KiB, under 2 parts' worth of units),
-  // and the compressed output up to 4 times (the growing segment bytes, the finished stream, the envelope).
+  // (zlib-rs's one allocation: window 64 KiB, hash chains 64 + 128 KiB, pending 64 KiB, symbols 48 KiB, about
+  // 370 KiB: under 2 parts' worth of units), and the compressed output up to 4 times (the growing segment bytes,
+  // the finished stream, the envelope).
   const bound = start + 2 * 3 * chunk + 2 * chunk + 4 * seg.bytes;
   const peak = await page.evaluate(() => window.__got.length);
   await page.evaluate(() => window.__faults.replay.stop());
