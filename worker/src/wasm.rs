@@ -159,9 +159,10 @@ static STORE: Global<Option<js_sys::Function>> = Global::new();
 /// to check it, then to compress it), so a large event costs at most a part's
 /// UTF-8 (≤ 768 KiB; 256 KiB for ASCII) of input memory, not its whole text.
 /// 256 Ki units: small next to the 1.1 MiB an instance starts with and to a
-/// deflater's state, and large enough that the two calls per part are nothing
-/// next to compressing it (about 2 ms). Batches up to this length (nearly all:
-/// hundreds of bytes to a few KB) are copied whole, as before.
+/// deflater's state (370 KiB), and large enough that the calls per part are
+/// nothing next to compressing it (about 2 ms). What a long batch pays is its
+/// second conversion to UTF-8 (bench/README.md). Batches up to this length
+/// (nearly all: hundreds of bytes to a few KB) are copied whole, once.
 const CHUNK: u32 = 262_144;
 
 /// A long JS string read in parts of at most [`CHUNK`] units, each copied
@@ -288,7 +289,8 @@ fn run_engine(f: impl FnOnce(&mut Driver) -> Vec<Output>) -> Option<f64> {
     wake.map(|w| w as f64)
 }
 
-/// How deep an engine message is read (`start.config.sdk` is the deepest).
+/// How deep an engine message is read (`start.config.sdk` is the deepest
+/// object the engine reads).
 const MESSAGE_DEPTH: u32 = 3;
 
 fn clock(now: f64) -> u64 {
