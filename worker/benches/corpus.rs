@@ -22,7 +22,7 @@
 use criterion::{criterion_group, Criterion, SamplingMode, Throughput};
 use flate2::read::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use ringflate::deflate::{ZlibWriter, DEFAULT_LEVEL};
-use ringflate::engine::{Config, Engine, Output};
+use ringflate::engine::{split_batch, Config, Engine, Output};
 use ringflate::sentry::{Field, Message, Outcome, Response, SentryWorker};
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read};
@@ -385,6 +385,14 @@ fn benches(crit: &mut Criterion) {
         });
         g.bench_function("engine_buffer", |b| {
             b.iter(|| black_box(run_engine(&batches, true)))
+        });
+        // The batch scanner alone, over the same batches (mostly small ones).
+        g.bench_function("engine_scan", |b| {
+            b.iter(|| {
+                for (json, _) in &batches {
+                    black_box(split_batch(black_box(json.as_str())).map(|v| v.len()).ok());
+                }
+            })
         });
         g.finish();
     }

@@ -136,8 +136,10 @@ pub fn sentry_text() -> String {
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
-use crate::engine::{Driver, Output, StoreOp, Value, Wire};
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use crate::engine::{utf16_part, Driver, Long, Output, StoreOp, Text, Value, Wire};
+use alloc::borrow::Cow;
+use alloc::rc::Rc;
+use js_sys::{Array, JsString, Object, Reflect, Uint8Array};
 
 #[wasm_bindgen]
 extern "C" {
@@ -152,8 +154,36 @@ static ENGINE: Global<Driver> = Global::new();
 /// The bootstrap's function that performs storage requests (none: memory only).
 static STORE: Global<Option<js_sys::Function>> = Global::new();
 
+/// The most UTF-16 units of an `events.json` that enter linear memory at once.
+/// A longer batch stays a JS string and is read in parts of this size (twice:
+/// to check it, then to compress it), so a large event costs at most a part's
+/// UTF-8 (≤ 768 KiB; 256 KiB for ASCII) of input memory, not its whole text.
+/// 256 Ki units: small next to the 1.1 MiB an instance starts with and to a
+/// deflater's state (370 KiB), and large enough that the calls per part are
+/// nothing next to compressing it (about 2 ms). What a long batch pays is its
+/// second conversion to UTF-8 (bench/README.md). Batches up to this length
+/// (nearly all: hundreds of bytes to a few KB) are copied whole, once.
+const CHUNK: u32 = 262_144;
+
+/// A long JS string read in parts of at most [`CHUNK`] units, each copied
+/// into linear memory as UTF-8 when it is read. A cut never falls between
+/// the two halves of a surrogate pair, so the parts join into the UTF-8 of
+/// the whole string (lone surrogates become U+FFFD either way).
+struct JsText(JsString);
+
+impl Text for JsText {
+    fn part(&self, i: usize) -> Option<Cow<'_, [u8]>> {
+        let s = &self.0;
+        let (a, b) = utf16_part(i, CHUNK, s.length(), |i| s.char_code_at(i) as u32)?;
+        Some(Cow::Owned(
+            s.slice(a, b).as_string().unwrap_or_default().into_bytes(),
+        ))
+    }
+}
+
 /// Reads a message into the core's [`Value`]: plain objects down to `depth`
-/// levels, typed arrays and arrays by type name only.
+/// levels, typed arrays and arrays by type name only; a top-level `json`
+/// string longer than [`CHUNK`] stays where it is ([`Value::Long`]).
 fn to_value(v: &JsValue, depth: u32) -> Value {
     if v.is_undefined() {
         Value::Undefined
@@ -176,10 +206,17 @@ fn to_value(v: &JsValue, depth: u32) -> Value {
                 .iter()
                 .map(|kv| {
                     let kv: Array = kv.unchecked_into();
-                    (
-                        kv.get(0).as_string().unwrap_or_default(),
-                        to_value(&kv.get(1), depth - 1),
-                    )
+                    let (k, v) = (kv.get(0).as_string().unwrap_or_default(), kv.get(1));
+                    let long = depth == MESSAGE_DEPTH
+                        && k == "json"
+                        && v.is_string()
+                        && v.unchecked_ref::<JsString>().length() > CHUNK;
+                    let v = if long {
+                        Value::Long(Long(Rc::new(JsText(v.unchecked_into()))))
+                    } else {
+                        to_value(&v, depth - 1)
+                    };
+                    (k, v)
                 })
                 .collect(),
         )
@@ -252,6 +289,10 @@ fn run_engine(f: impl FnOnce(&mut Driver) -> Vec<Output>) -> Option<f64> {
     wake.map(|w| w as f64)
 }
 
+/// How deep an engine message is read (`start.config.sdk` is the deepest
+/// object the engine reads).
+const MESSAGE_DEPTH: u32 = 3;
+
 fn clock(now: f64) -> u64 {
     if now.is_finite() && now > 0.0 {
         now as u64
@@ -267,24 +308,29 @@ fn clock(now: f64) -> u64 {
 pub fn on_engine_message(data: &JsValue, now: f64, random: &[u8]) -> Option<f64> {
     // Only in a worker built with `--test-hooks` (never the shipped file):
     // `{rf: 1, op: 'debug', trap: true}` traps; any other `debug` answers with
-    // the instance's memory.
+    // the instance's memory and the part size [`CHUNK`]. Its fields are read
+    // one by one, so that a large `json` is not copied here.
     #[cfg(feature = "test-hooks")]
-    if to_value(data, 1).get("op") == &Value::str("debug") {
-        if to_value(data, 1).get("trap") == &Value::Bool(true) {
-            core::arch::wasm32::unreachable();
+    {
+        let field = |k: &str| Reflect::get(data, &JsValue::from_str(k)).unwrap_or_default();
+        if field("op").as_string().as_deref() == Some("debug") {
+            if field("trap").as_bool() == Some(true) {
+                core::arch::wasm32::unreachable();
+            }
+            let o = Object::new();
+            let _ = Reflect::set(&o, &"rf".into(), &1.into());
+            let _ = Reflect::set(&o, &"op".into(), &"debug".into());
+            let _ = Reflect::set(&o, &"memory".into(), &engine_memory().into());
+            let _ = Reflect::set(&o, &"chunk".into(), &CHUNK.into());
+            let _ = post_message(&o, &JsValue::UNDEFINED);
+            return None;
         }
-        let o = Object::new();
-        let _ = Reflect::set(&o, &"rf".into(), &1.into());
-        let _ = Reflect::set(&o, &"op".into(), &"debug".into());
-        let _ = Reflect::set(&o, &"memory".into(), &engine_memory().into());
-        let _ = post_message(&o, &JsValue::UNDEFINED);
-        return None;
     }
     let mut r = [0u8; 16];
     for (d, s) in r.iter_mut().zip(random) {
         *d = *s;
     }
-    let msg = to_value(data, 3);
+    let msg = to_value(data, MESSAGE_DEPTH);
     run_engine(|d| d.handle(&msg, clock(now), r))
 }
 

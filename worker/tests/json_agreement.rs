@@ -141,7 +141,7 @@ proptest! {
                     let data = e.get("data");
                     prop_assert_eq!(g.source, as_u64(data.and_then(|d| d.get("source"))).filter(|_| data.is_some()));
                     let href = data.and_then(|d| d.get("href")).and_then(Value::as_str);
-                    let got_href = g.href.map(|(s, e)| serde_json::from_str::<String>(&batch[s..e]).unwrap());
+                    let got_href = g.href.as_ref().map(|h| serde_json::from_str::<String>(&h.0).unwrap());
                     prop_assert_eq!(got_href.as_deref(), href);
                     prop_assert_eq!(g.utf16, t.encode_utf16().count() as u64);
                 }
@@ -247,7 +247,7 @@ proptest! {
                     let data = e.get("data").filter(|d| d.is_object());
                     prop_assert!(same_number(g.source, data.and_then(|d| d.get("source"))), "source {:?} in {batch}", g.source);
                     let href = data.and_then(|d| d.get("href")).and_then(Value::as_str);
-                    let got_href = g.href.map(|(s, e)| serde_json::from_str::<String>(&batch[s..e]));
+                    let got_href = g.href.as_ref().map(|h| serde_json::from_str::<String>(&h.0));
                     match (got_href, href) {
                         (Some(Ok(a)), Some(b)) => prop_assert_eq!(a.as_str(), b),
                         (None, None) => {}

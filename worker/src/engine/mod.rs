@@ -43,11 +43,12 @@ pub use config::{envelope_url, Config, Limits, Target, MAX_REPLAY_MS};
 pub use json::RawJson;
 pub use output::{Fields, Kind, Mode, Output, ReplayType, Segment, Stats, Stop, Wire};
 pub use protocol::{
-    parse_op, Code, Field, Op, Ty, Value, CONFIG_FIELDS, HEADER, HOST_OPS, PREFIX, PROTOCOL_VERSION,
+    parse_op, Code, Field, Long, Op, Ty, Value, CONFIG_FIELDS, HEADER, HOST_OPS, PREFIX,
+    PROTOCOL_VERSION,
 };
 pub use replay::Engine;
 pub use sample::{draw, session_value};
-pub use scan::{split_batch, utf16_len, Scanned};
+pub use scan::{split_batch, utf16_len, utf16_part, walk, Scanned, Scanner, Step, Text};
 pub use store::{Store, StoreOp};
 
 /// Routes host messages (as [`Value`]s) to the engine and rejects malformed

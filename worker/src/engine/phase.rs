@@ -10,7 +10,6 @@
 //! ```
 
 use super::config::{Config, Limits};
-use super::json::RawJson;
 use super::output::{Mode, Stop};
 use super::record::{assemble, Meta, Open, Ring};
 use super::scan::Scanned;
@@ -80,19 +79,17 @@ impl Buffering {
         }
     }
 
-    pub fn push(
-        &mut self,
-        text: &[u8],
-        ev: &Scanned,
-        href: Option<&RawJson>,
-        now: u64,
-        l: &Limits,
-    ) -> Result<(), DeflateError> {
-        if self.ring.push(text, ev, href, now, l)? {
+    /// An event begins (see [`Ring::begin`]); its bytes go to `ring`, then [`Buffering::end`].
+    pub fn begin(&mut self, ev: &Scanned, now: u64, l: &Limits) -> Result<(), DeflateError> {
+        if self.ring.begin(ev, now, l)? {
             self.checkout_at = Some(now.saturating_add(self.window));
         }
-        self.trim(now);
         Ok(())
+    }
+
+    pub fn end(&mut self, ev: &Scanned, now: u64, l: &Limits) {
+        self.ring.end(ev, l);
+        self.trim(now);
     }
 
     /// Drops the generations that the window and the byte cap no longer need.

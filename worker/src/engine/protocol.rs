@@ -5,7 +5,9 @@
 //! [`super::output`].
 
 use super::sample::is_replay_id;
+use super::scan::Text;
 use crate::prelude::*;
+use alloc::rc::Rc;
 
 /// The engine protocol version, stated in the worker's first message
 /// (`protocol`). `worker/build.mjs` reads it from this line.
@@ -74,13 +76,32 @@ pub enum Value {
     Bool(bool),
     Number(f64),
     Str(String),
+    /// A string the engine reads in parts, where it is (the wasm layer passes
+    /// a long `events.json` so, see [`Text`]).
+    Long(Long),
     /// A plain object's own enumerable properties, in order.
     Object(Vec<(String, Value)>),
     /// Anything else (array, function, typed array…); holds a type name for messages.
     Other(String),
 }
 
-pub(crate) static UNDEFINED: Value = Value::Undefined;
+/// A string read in parts (compared by identity).
+#[derive(Clone)]
+pub struct Long(pub Rc<dyn Text>);
+
+impl core::fmt::Debug for Long {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Long")
+    }
+}
+
+impl PartialEq for Long {
+    fn eq(&self, other: &Long) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+pub(crate) const UNDEFINED: Value = Value::Undefined;
 
 impl Value {
     /// The property `k` of an object, `Undefined` otherwise.
@@ -101,7 +122,7 @@ impl Value {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
             Value::Number(_) => "number",
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::Long(_) => "string",
             Value::Object(_) => "object",
             Value::Other(t) => t,
         }
@@ -181,7 +202,7 @@ impl Ty {
     fn accepts(self, v: &Value) -> bool {
         matches!(
             (self, v),
-            (Ty::Str | Ty::StrOrNull, Value::Str(_))
+            (Ty::Str | Ty::StrOrNull, Value::Str(_) | Value::Long(_))
                 | (Ty::StrOrNull, Value::Null)
                 | (Ty::Num, Value::Number(_))
                 | (Ty::Bool, Value::Bool(_))
@@ -265,7 +286,7 @@ pub const CONFIG_FIELDS: &[Field] = &[
 ];
 
 /// A parsed host message. Strings borrow from the message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Op<'a> {
     Start {
         config: &'a Value,
@@ -273,7 +294,7 @@ pub enum Op<'a> {
         url: Option<&'a str>,
     },
     Events {
-        json: &'a str,
+        json: &'a dyn Text,
         /// The host's number for this batch, reported back in `partial.seq`.
         seq: Option<u64>,
     },
@@ -397,7 +418,11 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
             url: text("url"),
         },
         "events" => Op::Events {
-            json: text("json").unwrap_or_default(),
+            json: match msg.get("json") {
+                Value::Str(s) => s,
+                Value::Long(t) => &*t.0,
+                _ => &"",
+            },
             seq: match msg.get("seq") {
                 // Saturating: a negative or non-finite seq reads as 0.
                 Value::Number(n) => Some(*n as u64),

@@ -95,28 +95,30 @@ pub struct Piece {
 }
 
 impl Piece {
-    /// Appends one event's text (after a `,` unless it is the first).
-    fn push(
-        &mut self,
-        deflater: &mut Deflater,
-        text: &[u8],
-        ev: &Scanned,
-        href: Option<&RawJson>,
-        l: &Limits,
-    ) -> Result<(), DeflateError> {
+    /// An event's text begins (after a `,` unless it is the first).
+    fn begin(&mut self, deflater: &mut Deflater) -> Result<(), DeflateError> {
         if self.meta.events > 0 {
-            deflater.write(b",", &mut self.bytes)?;
-            self.adler.update(b",");
-            self.raw_len += 1;
+            self.write(deflater, b",")?;
         }
+        Ok(())
+    }
+
+    /// The next bytes of an event's text.
+    fn write(&mut self, deflater: &mut Deflater, text: &[u8]) -> Result<(), DeflateError> {
         deflater.write(text, &mut self.bytes)?;
         self.adler.update(text);
         self.raw_len += text.len() as u64;
-        self.meta.span(1, ev.utf16, ev.timestamp, ev.timestamp);
-        if let Some(h) = href {
-            l.push_url(&mut self.meta.urls, h);
-        }
         Ok(())
+    }
+
+    /// The event's text ended: what it holds is counted.
+    fn end(&mut self, ev: &Scanned, l: &Limits) {
+        self.meta.span(1, ev.utf16, ev.timestamp, ev.timestamp);
+        if let Some(h) = &ev.href {
+            if ev.kind == 4 {
+                l.push_url(&mut self.meta.urls, h);
+            }
+        }
     }
 
     /// A piece read back from storage (bytes ending on a flush).
@@ -164,18 +166,18 @@ impl Open {
         &self.piece.meta
     }
 
-    /// Appends one event's text.
-    pub fn push(
-        &mut self,
-        text: &[u8],
-        ev: &Scanned,
-        href: Option<&RawJson>,
-        now: u64,
-        l: &Limits,
-    ) -> Result<(), DeflateError> {
-        self.piece.push(&mut self.deflater, text, ev, href, l)?;
+    /// An event's text begins; its bytes follow with [`Open::write`], then [`Open::end`].
+    pub fn begin(&mut self) -> Result<(), DeflateError> {
+        self.piece.begin(&mut self.deflater)
+    }
+
+    pub fn write(&mut self, text: &[u8]) -> Result<(), DeflateError> {
+        self.piece.write(&mut self.deflater, text)
+    }
+
+    pub fn end(&mut self, ev: &Scanned, now: u64, l: &Limits) {
+        self.piece.end(ev, l);
         self.last_at = now;
-        Ok(())
     }
 
     /// Ends the compressed bytes on a byte boundary (a sync flush).
@@ -253,19 +255,13 @@ impl Ring {
         self.gens.iter().map(|g| g.piece.bytes.len() as u64).sum()
     }
 
-    /// Appends an event; a checkout (or the first event) starts a generation,
+    /// An event begins; a checkout (or the first event) starts a generation,
     /// and so does a split point: an event that would take the generation past
     /// [`Limits::split_utf16`] UTF-16 units (a full flush, so that a long
-    /// history can be sent as several segments). Returns whether a checkout
+    /// history can be sent as several segments). Its bytes follow with
+    /// [`Ring::write`], then [`Ring::end`]. Returns whether a checkout
     /// generation started.
-    pub fn push(
-        &mut self,
-        text: &[u8],
-        ev: &Scanned,
-        href: Option<&RawJson>,
-        now: u64,
-        l: &Limits,
-    ) -> Result<bool, DeflateError> {
+    pub fn begin(&mut self, ev: &Scanned, now: u64, l: &Limits) -> Result<bool, DeflateError> {
         let checkout = ev.kind == 4 || self.gens.is_empty();
         let split = self.gens.back().is_some_and(|g| {
             g.piece.meta.events > 0 && g.piece.meta.utf16 + ev.utf16 > l.split_utf16
@@ -285,9 +281,22 @@ impl Ring {
             self.next_id += 1;
         }
         if let Some(g) = self.gens.back_mut() {
-            g.piece.push(&mut self.deflater, text, ev, href, l)?;
+            g.piece.begin(&mut self.deflater)?;
         }
         Ok(checkout)
+    }
+
+    pub fn write(&mut self, text: &[u8]) -> Result<(), DeflateError> {
+        match self.gens.back_mut() {
+            Some(g) => g.piece.write(&mut self.deflater, text),
+            None => Ok(()),
+        }
+    }
+
+    pub fn end(&mut self, ev: &Scanned, l: &Limits) {
+        if let Some(g) = self.gens.back_mut() {
+            g.piece.end(ev, l);
+        }
     }
 
     /// Puts generations of an earlier page load (oldest first, each ending on

@@ -11,7 +11,7 @@ use super::phase::{Phase, Recording};
 use super::protocol::{Code, PREFIX};
 use super::record::Open;
 use super::sample::{self, draw, session_value};
-use super::scan::{split_batch, Scanned};
+use super::scan::{split_batch, walk, Scanned, Step, Text};
 use crate::deflate::DeflateError;
 use crate::prelude::*;
 
@@ -231,12 +231,14 @@ impl Engine {
 
     /// A batch: `JSON.stringify(arrayOfEvents)`.
     pub fn events(&mut self, json: &str, now: u64) -> Vec<Output> {
-        self.events_seq(json, None, now)
+        self.events_seq(&json, None, now)
     }
 
     /// A batch with the host's number for it (`events.seq`), which the
-    /// partials that hold its events report.
-    pub fn events_seq(&mut self, json: &str, seq: Option<u64>, now: u64) -> Vec<Output> {
+    /// partials that hold its events report. The text is read twice, part by
+    /// part: once to check the whole batch (an invalid one changes nothing),
+    /// then to compress its events.
+    pub fn events_seq(&mut self, json: &dyn Text, seq: Option<u64>, now: u64) -> Vec<Output> {
         let mut out = Vec::new();
         // Timers that were due before this batch; a partial waits for the batch.
         self.run_timers(now, &mut out, false);
@@ -257,33 +259,38 @@ impl Engine {
         if let Some(seq) = seq {
             self.seq = seq;
         }
-        for ev in &evs {
-            if !self.live() {
-                break;
-            }
-            let text = &json.as_bytes()[ev.start..ev.end];
-            self.stats.events += 1;
-            self.stats.event_bytes += text.len() as u64;
-            if is_user_activity(ev) {
-                self.last_activity = now;
-                if let Phase::Recording(r) = &mut self.phase {
-                    r.paused = false;
+        walk(json, &evs, |ev, step| {
+            let r = match step {
+                Step::Start => {
+                    if !self.live() {
+                        return false;
+                    }
+                    self.stats.events += 1;
+                    self.stats.event_bytes += (ev.end - ev.start) as u64;
+                    if is_user_activity(ev) {
+                        self.last_activity = now;
+                        if let Phase::Recording(r) = &mut self.phase {
+                            r.paused = false;
+                        }
+                    }
+                    self.event_begin(ev, now, &mut out)
                 }
-            }
-            let href = match (ev.kind, ev.href) {
-                (4, Some((s, e))) => json.get(s..e).map(|h| RawJson(h.to_string())),
-                _ => None,
+                Step::Bytes(text) => match &mut self.phase {
+                    Phase::Buffering(b) => b.ring.write(text),
+                    Phase::Recording(Recording { open: Some(o), .. }) => o.write(text),
+                    _ => Ok(()),
+                },
+                Step::End => {
+                    self.event_end(ev, now, &mut out);
+                    self.stats.compressed_input_bytes += (ev.end - ev.start) as u64;
+                    Ok(())
+                }
             };
-            let l = &self.cfg.limits;
-            let r = match &mut self.phase {
-                Phase::Buffering(b) => b.push(text, ev, href.as_ref(), now, l),
-                _ => self.record(text, ev, href.as_ref(), now, &mut out),
-            };
-            match r {
-                Ok(()) => self.stats.compressed_input_bytes += text.len() as u64,
-                Err(_) => self.fail(now, &mut out),
+            if r.is_err() {
+                self.fail(now, &mut out);
             }
-        }
+            r.is_ok()
+        });
         if self.live() && self.last_activity >= self.saved_activity + 1_000 {
             self.save(&mut out);
         }
@@ -291,18 +298,19 @@ impl Engine {
         out
     }
 
-    /// Adds an event to the open segment (recording), closing the segment
-    /// before the event when it would exceed the UTF-16 cap, and after it when
-    /// the compressed size reached the byte cap.
-    fn record(
+    /// An event begins: in the ring (buffering), or in the open segment
+    /// (recording), which is sent first when the event would take it past the
+    /// UTF-16 cap.
+    fn event_begin(
         &mut self,
-        text: &[u8],
         ev: &Scanned,
-        href: Option<&RawJson>,
         now: u64,
         out: &mut Vec<Output>,
     ) -> Result<(), DeflateError> {
         let l = &self.cfg.limits;
+        if let Phase::Buffering(b) = &mut self.phase {
+            return b.begin(ev, now, l);
+        }
         let over = matches!(&self.phase, Phase::Recording(Recording { open: Some(o), .. })
             if o.meta().events > 0 && o.meta().utf16 + ev.utf16 > l.max_segment_utf16);
         if over {
@@ -312,15 +320,31 @@ impl Engine {
         let Phase::Recording(r) = &mut self.phase else {
             return Ok(());
         };
-        let o = r.open.get_or_insert_with(|| Open::new(l.level, now));
-        o.push(text, ev, href, now, l)?;
-        if ev.kind == 4 {
-            r.flush_now = true;
+        r.open
+            .get_or_insert_with(|| Open::new(l.level, now))
+            .begin()
+    }
+
+    /// An event ended; the open segment is sent when its compressed size
+    /// reached the byte cap.
+    fn event_end(&mut self, ev: &Scanned, now: u64, out: &mut Vec<Output>) {
+        let l = &self.cfg.limits;
+        match &mut self.phase {
+            Phase::Buffering(b) => b.end(ev, now, l),
+            Phase::Recording(r) => {
+                let Some(o) = r.open.as_mut() else {
+                    return;
+                };
+                o.end(ev, now, l);
+                if ev.kind == 4 {
+                    r.flush_now = true;
+                }
+                if o.piece.bytes.len() >= l.max_segment_bytes {
+                    self.send_open(now, out);
+                }
+            }
+            _ => {}
         }
-        if o.piece.bytes.len() >= l.max_segment_bytes {
-            self.send_open(now, out);
-        }
-        Ok(())
     }
 
     /// An error the host captured; `sampled` is the draw it used.
