@@ -18,7 +18,7 @@
 
 mod engine_util;
 
-use engine_util::{parse_envelope, T0};
+use engine_util::{msg, parse_envelope, T0};
 use proptest::prelude::*;
 use ringflate::engine::{split_batch, utf16_part, Driver, Long, Output, Text, Value};
 use serde_json::json;
@@ -187,15 +187,6 @@ fn batch() -> impl Strategy<Value = Vec<u16>> {
 }
 
 // ---- the driver ----
-
-fn msg(op: &str, fields: Vec<(&str, Value)>) -> Value {
-    let mut p = vec![
-        ("rf".to_string(), Value::Number(1.0)),
-        ("op".to_string(), Value::str(op)),
-    ];
-    p.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
-    Value::Object(p)
-}
 
 fn start(buffer: bool) -> Value {
     let (s, e) = if buffer { (0.0, 1.0) } else { (1.0, 0.0) };

@@ -7,50 +7,10 @@
 
 mod engine_util;
 
-use engine_util::{parse_envelope, T0};
+use engine_util::{msg, parse_envelope, peak, reset_peak, Counting, T0};
 use ringflate::engine::{Driver, Long, Output, Text, Value};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-/// `System`, counting the bytes currently allocated and their peak.
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = CURRENT.fetch_add(n, Relaxed) + n;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the counters only
-// observe the sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
-        CURRENT.fetch_sub(l.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
-        if !q.is_null() {
-            if new >= l.size() {
-                grew(new - l.size());
-            } else {
-                CURRENT.fetch_sub(l.size() - new, Relaxed);
-            }
-        }
-        q
-    }
-}
 
 #[global_allocator]
 static A: Counting = Counting;
@@ -103,15 +63,6 @@ impl Text for Big {
     }
 }
 
-fn msg(op: &str, fields: Vec<(&str, Value)>) -> Value {
-    let mut p = vec![
-        ("rf".to_string(), Value::Number(1.0)),
-        ("op".to_string(), Value::str(op)),
-    ];
-    p.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
-    Value::Object(p)
-}
-
 #[test]
 fn a_20_mb_event_in_parts_needs_a_few_parts_of_memory() {
     let mut d = Driver::default();
@@ -131,19 +82,17 @@ fn a_20_mb_event_in_parts_needs_a_few_parts_of_memory() {
         ],
     );
 
-    let before = CURRENT.load(Relaxed);
-    PEAK.store(before, Relaxed);
+    let before = reset_peak();
     let out = d.handle(&events, T0 + 100, [0; 16]);
-    let events_peak = PEAK.load(Relaxed) - before;
+    let events_peak = peak() - before;
     assert!(
         out.iter().all(|o| !matches!(o, Output::Rejected { .. })),
         "{out:?}"
     );
 
-    let before = CURRENT.load(Relaxed);
-    PEAK.store(before, Relaxed);
+    let before = reset_peak();
     let out = d.handle(&msg("flush", vec![]), T0 + 200, [0; 16]);
-    let flush_peak = PEAK.load(Relaxed) - before;
+    let flush_peak = peak() - before;
     let seg = out
         .iter()
         .find_map(|o| match o {

@@ -29,7 +29,7 @@
 
 mod engine_util;
 
-use engine_util::{corpus, items, parse_json, recording, BAD_DSNS, J, T0};
+use engine_util::{corpus, items, msg, parse_json, recording, BAD_DSNS, J, T0};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use ringflate::engine::{
@@ -520,15 +520,6 @@ fn batch() -> BoxedStrategy<(String, Option<bool>)> {
 }
 
 // ---- messages ----
-
-fn msg(op: &str, fields: Vec<(&str, Value)>) -> Value {
-    let mut p = vec![
-        ("rf".to_string(), Value::Number(1.0)),
-        ("op".to_string(), Value::str(op)),
-    ];
-    p.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
-    Value::Object(p)
-}
 
 fn num(v: f64) -> Value {
     Value::Number(v)

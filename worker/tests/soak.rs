@@ -28,59 +28,8 @@ mod engine_util;
 
 use engine_util::*;
 use ringflate::engine::{Driver, Output, StoreOp, Value, MAX_REPLAY_MS};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
-
-/// `System`, counting the bytes currently allocated and their peak.
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = CURRENT.fetch_add(n, Relaxed) + n;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-fn shrank(n: usize) {
-    CURRENT.fetch_sub(n, Relaxed);
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the counters only
-// observe the sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
-        shrank(l.size());
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
-        if !q.is_null() {
-            if new >= l.size() {
-                grew(new - l.size());
-            } else {
-                shrank(l.size() - new);
-            }
-        }
-        q
-    }
-}
 
 #[global_allocator]
 static A: Counting = Counting;
@@ -90,12 +39,6 @@ const EVENTS_PER_STEP: usize = 5; // 20 events/s
 const MINUTE: u64 = 60_000;
 const MINUTES: u64 = 60;
 const KIB: usize = 1024;
-
-fn msg(op: &str, extra: Vec<(&str, Value)>) -> Value {
-    let mut p = vec![("rf", Value::Number(1.0)), ("op", Value::str(op))];
-    p.extend(extra);
-    Value::obj(&p)
-}
 
 /// `text` (exactly `JSON.stringify(event)`, whose last field is the
 /// top-level `timestamp`) with that timestamp replaced.
@@ -283,8 +226,7 @@ fn soak(name: &str, config: Value) -> Run {
         stopped: Vec::with_capacity(4),
     };
     let began = Instant::now();
-    let base = CURRENT.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = reset_peak();
     let t0 = T0;
     h.d.load("soak".into(), &[], Vec::new(), t0);
     h.after(Vec::new());
@@ -317,7 +259,7 @@ fn soak(name: &str, config: Value) -> Run {
             drop(evs);
             h.call(&m, now);
         }
-        let heap = CURRENT.load(Relaxed).saturating_sub(base);
+        let heap = held().saturating_sub(base);
         heap_max = heap_max.max(heap);
         stored_max = stored_max.max(h.stored());
         if (now - t0) % MINUTE == 0 {
@@ -344,8 +286,8 @@ fn soak(name: &str, config: Value) -> Run {
     h.call(&msg("stop", Vec::new()), end);
     let answers = std::mem::take(&mut h.sent_due);
     h.answer(answers, end);
-    let after_stop = (CURRENT.load(Relaxed).saturating_sub(base), h.stored());
-    let peak = PEAK.load(Relaxed).saturating_sub(base);
+    let after_stop = (held().saturating_sub(base), h.stored());
+    let peak = peak().saturating_sub(base);
     Run {
         after_stop,
         name: name.into(),

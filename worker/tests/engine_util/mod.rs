@@ -2,8 +2,10 @@
 //! parser, synthetic events and the corpus reader.
 #![allow(dead_code)]
 
-use ringflate::engine::{Config, Engine, Kind, Output, Segment, Target};
+use ringflate::engine::{Config, Engine, Kind, Output, Segment, Target, Value};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, Read};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum J {
@@ -514,4 +516,79 @@ pub fn corpus(name: &str) -> Vec<String> {
         .lines()
         .map(|l| l.expect("corpus line"))
         .collect()
+}
+
+/// An engine message for the `Driver`: `{rf: 1, op, …fields}`.
+pub fn msg(op: &str, fields: Vec<(&str, Value)>) -> Value {
+    let mut p = vec![("rf", Value::Number(1.0)), ("op", Value::str(op))];
+    p.extend(fields);
+    Value::obj(&p)
+}
+
+/// A global allocator that counts the bytes held and their peak; a test
+/// binary installs it with `#[global_allocator] static A: Counting = Counting;`
+/// and reads [`held`] and [`peak`].
+pub struct Counting;
+
+static HELD: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let now = HELD.fetch_add(n, Relaxed) + n;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+fn shrank(n: usize) {
+    HELD.fetch_sub(n, Relaxed);
+}
+
+/// Bytes held now (by a binary that installed [`Counting`]).
+pub fn held() -> usize {
+    HELD.load(Relaxed)
+}
+
+/// The most bytes held since the last [`reset_peak`].
+pub fn peak() -> usize {
+    PEAK.load(Relaxed)
+}
+
+/// Starts a new peak at what is held now, and returns that.
+pub fn reset_peak() -> usize {
+    let now = held();
+    PEAK.store(now, Relaxed);
+    now
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the counters only
+// observe the sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc(l);
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(l);
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l);
+        shrank(l.size());
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = System.realloc(p, l, new);
+        if !q.is_null() {
+            if new >= l.size() {
+                grew(new - l.size());
+            } else {
+                shrank(l.size() - new);
+            }
+        }
+        q
+    }
 }
