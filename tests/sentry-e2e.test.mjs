@@ -62,6 +62,17 @@ function assertNoParseFailures() {
   assert.deepEqual(srv.failures, [], 'every envelope parses strictly');
 }
 
+/**
+ * Reads what the page knows (Sentry's buffer type, the CSP violations it saw, its user agent), closes it, and
+ * checks that every envelope so far parsed strictly.
+ */
+async function leave(page) {
+  const [bufferType, violations, ua] = await page.evaluate(() => [window.Sentry.getReplay()._replay.eventBuffer.type, window.__cspViolations, navigator.userAgent]);
+  await page.close();
+  assertNoParseFailures();
+  return { bufferType, violations, ua };
+}
+
 /** Types into the form and clicks the button, like a user. */
 async function interact(engine, page, text) {
   await page.click('#question');
@@ -90,13 +101,8 @@ for (const engine of ENGINES) describe(engine.name, () => {
       return inputWith(ev, typed) && incremental(ev, 2).length > 0;
     }, TIMEOUT, 'segments with the typed input and the clicks');
 
-    const bufferType = await page.evaluate(() => window.Sentry.getReplay()._replay.eventBuffer.type);
-    const violations = await page.evaluate(() => window.__cspViolations);
-    const ua = await page.evaluate(() => navigator.userAgent);
-    await page.close();
-
+    const { bufferType, violations, ua } = await leave(page);
     assert.match(ua, engine.userAgent, `the page ran in ${engine.name}`);
-    assertNoParseFailures();
     const segs = segmentsOf(replayId);
     assertConsecutive(segs);
     for (const s of segs) {
@@ -130,11 +136,7 @@ for (const engine of ENGINES) describe(engine.name, () => {
     const message = `checkout failed: payment declined (${engine.name})`;
     await page.evaluate((m) => window.Sentry.captureException(new Error(m)), message);
     await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'buffered segment 0 after the error');
-    const bufferType = await page.evaluate(() => window.Sentry.getReplay()._replay.eventBuffer.type);
-    const violations = await page.evaluate(() => window.__cspViolations);
-    await page.close();
-
-    assertNoParseFailures();
+    const { bufferType, violations } = await leave(page);
     const segs = segmentsOf(replayId);
     assertConsecutive(segs);
     const seg0 = segs[0];
@@ -177,11 +179,7 @@ for (const engine of ENGINES) describe(engine.name, () => {
     await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0 (uncompressed)');
     await interact(engine, page, typed);
     await srv.waitFor(() => inputWith(allEvents(segmentsOf(replayId)), typed), TIMEOUT, 'the typed input (uncompressed)');
-    const bufferType = await page.evaluate(() => window.Sentry.getReplay()._replay.eventBuffer.type);
-    const violations = await page.evaluate(() => window.__cspViolations);
-    await page.close();
-
-    assertNoParseFailures();
+    const { bufferType, violations } = await leave(page);
     const segs = segmentsOf(replayId);
     assertConsecutive(segs);
     for (const s of segs) assert.equal(s.compressed, false, `segment ${s.segmentId} is a plain JSON array (Sentry's fallback)`);

@@ -136,7 +136,7 @@ pub fn sentry_text() -> String {
 
 // ---- engine mode (messages with an `rf` property; see worker/PROTOCOL.md) ----
 
-use crate::engine::{utf16_part, Driver, Long, Output, StoreOp, Text, Value, Wire};
+use crate::engine::{utf16_part, Driver, Long, Output, StoreOp, Text, Value, Wire, LONG_FIELD};
 use alloc::borrow::Cow;
 use alloc::rc::Rc;
 use js_sys::{Array, JsString, Object, Reflect, Uint8Array};
@@ -182,8 +182,8 @@ impl Text for JsText {
 }
 
 /// Reads a message into the core's [`Value`]: plain objects down to `depth`
-/// levels, typed arrays and arrays by type name only; a top-level `json`
-/// string longer than [`CHUNK`] stays where it is ([`Value::Long`]).
+/// levels, typed arrays and arrays by type name only; a top-level
+/// [`LONG_FIELD`] string longer than [`CHUNK`] stays where it is ([`Value::Long`]).
 fn to_value(v: &JsValue, depth: u32) -> Value {
     if v.is_undefined() {
         Value::Undefined
@@ -208,7 +208,7 @@ fn to_value(v: &JsValue, depth: u32) -> Value {
                     let kv: Array = kv.unchecked_into();
                     let (k, v) = (kv.get(0).as_string().unwrap_or_default(), kv.get(1));
                     let long = depth == MESSAGE_DEPTH
-                        && k == "json"
+                        && k == LONG_FIELD
                         && v.is_string()
                         && v.unchecked_ref::<JsString>().length() > CHUNK;
                     let v = if long {

@@ -23,7 +23,7 @@ mod engine_util;
 use engine_util::{BAD_DSNS, T0};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use ringflate::engine::{Config, Engine, Mode, Output, Target, Value};
+use ringflate::engine::{envelope_url, Config, Engine, Mode, Output, Target, Value};
 use serde_json::{json, Map, Value as J};
 
 fn cases() -> u32 {
@@ -581,6 +581,13 @@ proptest! {
             }
             (got, want) => prop_assert!(false, "{:?} vs the table's {:?} for {}", got.map(|_| ()), want.map(|_| ()), text),
         }
+    }
+}
+
+#[test]
+fn no_listed_malformed_dsn_has_an_envelope_url() {
+    for bad in BAD_DSNS {
+        assert!(envelope_url(bad).is_err(), "{bad}");
     }
 }
 

@@ -292,15 +292,5 @@ mod tests {
             envelope_url("http://k:secret@127.0.0.1:9000/sub/7").unwrap(),
             "http://127.0.0.1:9000/sub/api/7/envelope/?sentry_version=7&sentry_key=k"
         );
-        for bad in [
-            "",
-            "abc",
-            "https://host/1",
-            "https://k@host",
-            "ftp://k@h/1",
-            "https://k@/1",
-        ] {
-            assert!(envelope_url(bad).is_err(), "{bad}");
-        }
     }
 }

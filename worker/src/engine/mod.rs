@@ -43,8 +43,8 @@ pub use config::{envelope_url, Config, Limits, Target, MAX_REPLAY_MS};
 pub use json::RawJson;
 pub use output::{Fields, Kind, Mode, Output, ReplayType, Segment, Stats, Stop, Wire};
 pub use protocol::{
-    parse_op, Code, Field, Long, Op, Ty, Value, CONFIG_FIELDS, HEADER, HOST_OPS, PREFIX,
-    PROTOCOL_VERSION,
+    parse_op, Code, Field, Long, Op, Ty, Value, CONFIG_FIELDS, HEADER, HOST_OPS, LONG_FIELD,
+    PREFIX, PROTOCOL_VERSION,
 };
 pub use replay::Engine;
 pub use sample::{draw, session_value};

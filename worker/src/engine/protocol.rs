@@ -236,6 +236,10 @@ const fn opt(name: &'static str, ty: Ty) -> Field {
     }
 }
 
+/// The one field that may arrive as a [`Value::Long`]: an `events` batch's
+/// text, which a host layer may leave outside the core and have read in parts.
+pub const LONG_FIELD: &str = "json";
+
 /// Every engine message, both ways, starts with these.
 pub const HEADER: [Field; 2] = [req("rf", Ty::Num), req("op", Ty::Str)];
 
@@ -249,7 +253,7 @@ pub const HOST_OPS: &[(&str, &[Field])] = &[
             opt("url", Ty::Str),
         ],
     ),
-    ("events", &[req("json", Ty::Str), opt("seq", Ty::Num)]),
+    ("events", &[req(LONG_FIELD, Ty::Str), opt("seq", Ty::Num)]),
     (
         "error",
         &[opt("eventId", Ty::Str), req("sampled", Ty::Bool)],
@@ -418,7 +422,7 @@ pub fn parse_op(msg: &Value) -> Result<Op<'_>, Rejection> {
             url: text("url"),
         },
         "events" => Op::Events {
-            json: match msg.get("json") {
+            json: match msg.get(LONG_FIELD) {
                 Value::Str(s) => s,
                 Value::Long(t) => &*t.0,
                 _ => &"",
