@@ -115,6 +115,12 @@ function nativeTable(rows) {
 const get = (summary, file, name) => summary.find((s) => s.file === file && s.contestant === name);
 const filesOf = (summary) => [...new Set(summary.map((s) => s.file))];
 
+/** The range (lowest–highest) of a / b over the repetitions both ran in, as text; '' with fewer than two. */
+function spread(a, b) {
+  const q = Object.keys(a?.mbpsByRep || {}).filter((k) => b?.mbpsByRep?.[k]).map((k) => a.mbpsByRep[k] / b.mbpsByRep[k]);
+  return q.length > 1 ? ` (${fmt(Math.min(...q), 2)}–${fmt(Math.max(...q), 2)})` : '';
+}
+
 /** The drop-in against the protocol's ceiling, and engine mode against fflate and CompressionStream. */
 function shareTable(summary) {
   const lines = ['| corpus file | drop-in MB/s | no-compression reference MB/s | drop-in share of the reference | drop-in vs fflate | engine mode vs fflate | engine mode vs CompressionStream | ringflate bytes vs fflate |',
@@ -122,8 +128,8 @@ function shareTable(summary) {
   for (const file of filesOf(summary)) {
     const [rf, st, en, ff, cs] = ['ringflate', 'stored', 'ringflate-engine', 'fflate', 'cstream'].map((n) => get(summary, file, n));
     const m = (x) => x?.mbps;
-    lines.push(`| ${file} | ${fmt(m(rf), 2)} | ${fmt(m(st), 2)} | ${fmt(m(rf) / m(st), 2)} | ${fmt(m(rf) / m(ff), 2)}× | ` +
-      `${fmt(m(en) / m(ff), 2)}× | ${fmt(m(en) / m(cs), 2)}× | ${fmt(rf?.compressed / ff?.compressed, 3)}× |`);
+    lines.push(`| ${file} | ${fmt(m(rf), 2)} | ${fmt(m(st), 2)} | ${fmt(m(rf) / m(st), 2)}${spread(rf, st)} | ${fmt(m(rf) / m(ff), 2)}×${spread(rf, ff)} | ` +
+      `${fmt(m(en) / m(ff), 2)}×${spread(en, ff)} | ${fmt(m(en) / m(cs), 2)}×${spread(en, cs)} | ${fmt(rf?.compressed / ff?.compressed, 3)}× |`);
   }
   return lines.join('\n');
 }
@@ -258,7 +264,7 @@ async function main() {
     md.push('', '## Targets', '', '| target | status | measured |', '|---|---|---|');
     for (const t of result.targetStatus) md.push(`| ${t.target} | ${t.met ? 'met' : '**not met**'} | ${t.value} |`);
     md.push('', '## Drop-in against the protocol\'s ceiling; engine mode against fflate and CompressionStream', '');
-    md.push('MB/s of the `stream` pass (end to end, one message per event for the drop-in, 250 ms batches for engine mode). The no-compression reference is a worker that answers Sentry\'s protocol with stored blocks: what one message per event costs here, the ceiling of any drop-in.', '');
+    md.push('MB/s of the `stream` pass (end to end, one message per event for the drop-in, 250 ms batches for engine mode). The no-compression reference is a worker that answers Sentry\'s protocol with stored blocks: what one message per event costs here, the ceiling of any drop-in. Ratios are of the medians; in parentheses, the lowest and highest ratio of the two contestants within one repetition (they run interleaved), which is how much one run of this machine moves.', '');
     md.push(shareTable(result.browser));
     const wn = wasmNativeRows(result.browser, result.native);
     if (wn.length) {

@@ -101,6 +101,9 @@ export function summarize(runs, contestants, files) {
         events: f.events,
         e2eMs,
         mbps: f.bytes / 1e6 / (e2eMs / 1000),
+        // Each repetition's MB/s by repetition number: contestants run interleaved within a repetition, so the
+        // ratio of two contestants in one repetition is a paired measurement (its spread is the run's noise).
+        mbpsByRep: Object.fromEntries(stream.map((r) => [r.rep, f.bytes / 1e6 / (r.e2eMs / 1000)])),
         compressed: median(stream.map((r) => r.compressed)),
         finishes: stream[0]?.finishes,
         readyMs: median(mine.map((r) => r.readyMs)),
