@@ -242,6 +242,21 @@ test('keepalive is chosen against every keepalive body in flight (64 KiB, 15 req
   assert.equal(scope.fetches.length, 2 + 15, 'a 16th is over the request count');
 });
 
+test('a body over 256 KiB goes to fetch as a Blob of the same bytes, a smaller one as the bytes', async () => {
+  const { scope, w } = startedReplay();
+  const big = new Uint8Array(262145).map((_, i) => (i * 7) & 255);
+  w.emit(segment(0, { body: big }));
+  const f = scope.fetches[0];
+  assert.equal(f.init.keepalive, false);
+  assert.ok(f.init.body instanceof Blob, 'a Blob, which fetch does not copy on the calling thread');
+  assert.deepEqual(new Uint8Array(await f.init.body.arrayBuffer()), big, 'the segment, byte for byte');
+  f.respond({ ok: true });
+  await settle();
+  w.emit(segment(1, { body: new Uint8Array(262144) }));
+  assert.equal(scope.fetches[1].init.keepalive, false);
+  assert.ok(scope.fetches[1].init.body instanceof Uint8Array, '256 KiB: the bytes');
+});
+
 test('a plain segment without url goes to transport; resolving is accepted, a throw is retried', async () => {
   const sent = [];
   let throwOnce = true;
