@@ -19,15 +19,17 @@ fn msg(op: &str, extra: &[(&str, Value)]) -> Value {
     Value::obj(&p)
 }
 
-/// The bootstrap's side: a key → bytes map performing the core's requests.
+/// The bootstrap's side: a key → bytes map performing the core's requests,
+/// and the bytes written so far.
 #[derive(Default, Clone)]
-struct Fake(BTreeMap<String, Vec<u8>>);
+struct Fake(BTreeMap<String, Vec<u8>>, usize);
 
 impl Fake {
     fn apply(&mut self, ops: Vec<StoreOp>) {
         for op in ops {
             match op {
                 StoreOp::Put(k, v) => {
+                    self.1 += v.len();
                     self.0.insert(k, v);
                 }
                 StoreOp::Delete(k) => {
@@ -591,5 +593,213 @@ fn buffer_events_after_a_throttled_save_are_saved_within_the_interval_without_an
         p.d.next_wake().map_or(true, |w| w >= at + 10_000),
         "{:?}",
         p.d.next_wake()
+    );
+}
+
+/// A DOM mutation carrying `n` characters of text that compresses little (so a segment grows by about that much).
+fn noisy(ts: u64, n: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let text: String = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize])
+        })
+        .collect();
+    format!("{{\"type\":3,\"data\":{{\"source\":0,\"text\":\"{text}\"}},\"timestamp\":{ts}}}")
+}
+
+/// The stored records of `unit` (its head record and its parts): count and bytes.
+fn records_of(store: &Fake, unit: &str) -> (usize, usize) {
+    let of: Vec<_> = store
+        .0
+        .iter()
+        .filter(|(k, _)| *k == unit || k.starts_with(&format!("{unit}/p")))
+        .collect();
+    (of.len(), of.iter().map(|(_, v)| v.len()).sum())
+}
+
+#[test]
+fn a_growing_open_segment_is_written_once_in_parts_and_handed_over_whole() {
+    let mut store = Fake::default();
+    let t = T0;
+    let mut all = Vec::new();
+    let (key, session) = {
+        let mut p = Page::load(&mut store, "page-1", &[], None, t);
+        p.start(session_cfg(), t);
+        // The checkout goes out as segment 0 (a Meta event ends the open segment); segment 1 stays open.
+        let evs = vec![ev(4, t, None), ev(2, t, None)];
+        all.extend(evs.clone());
+        p.events(&evs, t);
+        // 4.5 s of events, 250 ms apart: one segment, a partial after each batch.
+        for k in 1..=18u64 {
+            let now = t + k * 250;
+            let evs = vec![noisy(now, 4_000, k), click(now + 1)];
+            all.extend(evs.clone());
+            p.events(&evs, now);
+            p.tick(now + 1);
+        }
+        let partials = p
+            .out
+            .iter()
+            .filter(|o| matches!(o, Output::Partial { segment_id: 1, .. }))
+            .count();
+        assert!(partials >= 15, "{partials} partials");
+        assert_eq!(segments(&p.out).len(), 1, "segment 1 is still open");
+        let key = p
+            .store
+            .0
+            .keys()
+            .find(|k| k.ends_with("/s00001"))
+            .cloned()
+            .expect("the open segment is kept");
+        let (records, bytes) = records_of(p.store, &key);
+        assert!(
+            records > 15,
+            "one part per partial that added bytes, and the head: {records}"
+        );
+        assert!(bytes > 18 * 2_000, "the body is kept: {bytes} B");
+        // Written whole after each partial, the segment would have cost about `partials / 2` times its size.
+        let others: usize = p
+            .store
+            .0
+            .iter()
+            .filter(|(k, _)| !k.starts_with(&key))
+            .map(|(_, v)| v.len())
+            .sum();
+        assert!(
+            p.store.1 - others < 2 * bytes,
+            "{} B written for a segment kept in {bytes} B",
+            p.store.1 - others
+        );
+        (key, p.session.clone())
+    };
+    // The page went away without sending them: the next load hands both over, the open one read whole from its parts.
+    let mut p = Page::load(&mut store, "page-2", &[], session, t + 20_000);
+    let out = p.start(session_cfg(), t + 20_000);
+    let handed = owned(before_started(&out));
+    assert_eq!(
+        handed.iter().map(|s| s.segment_id).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    let texts: Vec<String> = handed
+        .iter()
+        .flat_map(|s| split_recording(&recording(s)))
+        .collect();
+    assert_eq!(texts, all, "every event once, in order");
+    // Taken over: one record again (this load's); sent: nothing left.
+    assert_eq!(records_of(p.store, &key).0, 1);
+    for s in &handed {
+        p.sent(s, t + 20_001);
+    }
+    assert!(p.store.0.is_empty(), "{:?}", p.store.0.keys());
+}
+
+#[test]
+fn a_long_buffer_generation_is_kept_in_at_most_64_parts_and_restored_whole() {
+    let mut store = Fake::default();
+    let t = T0;
+    let mut all = Vec::new();
+    let session = {
+        let mut p = Page::load(&mut store, "page-1", &[], None, t);
+        p.start(buffer_cfg(600_000.0), t);
+        let evs = vec![ev(4, t, None), ev(2, t, None)];
+        all.extend(evs.clone());
+        p.events(&evs, t);
+        // One checkout, then 80 s of events: one generation saved about once a second.
+        for k in 1..=80u64 {
+            let now = t + k * 1_000;
+            let evs = vec![noisy(now, 500, k)];
+            all.extend(evs.clone());
+            p.events(&evs, now);
+            p.tick(now + 1);
+        }
+        let gens: Vec<String> = p
+            .store
+            .0
+            .keys()
+            .filter(|k| k.contains("/g") && !k.contains("/p"))
+            .cloned()
+            .collect();
+        assert_eq!(gens.len(), 1, "{gens:?}");
+        let (records, bytes) = records_of(p.store, &gens[0]);
+        assert!(
+            (2..=65).contains(&records),
+            "at most 64 parts and the head: {records}"
+        );
+        assert!(
+            p.store.1 < 4 * bytes,
+            "{} B written for a generation kept in {bytes} B",
+            p.store.1
+        );
+        p.call(msg("hidden", &[("hidden", Value::Bool(true))]), t + 81_000);
+        p.session.clone()
+    };
+    let at = t + 82_000;
+    let mut p = Page::load(&mut store, "page-2", &[], session, at);
+    p.start(buffer_cfg(600_000.0), at);
+    let evs = vec![ev(4, at, None), click(at + 1)];
+    all.extend(evs.clone());
+    p.events(&evs, at + 1);
+    let out = p.call(
+        msg(
+            "error",
+            &[
+                ("sampled", Value::Bool(true)),
+                ("eventId", Value::str("e1")),
+            ],
+        ),
+        at + 2,
+    );
+    let texts: Vec<String> = owned(&out)
+        .iter()
+        .flat_map(|s| split_recording(&recording(s)))
+        .collect();
+    assert_eq!(
+        texts, all,
+        "the generation read back from its parts, every event once, in order"
+    );
+}
+
+#[test]
+fn a_unit_with_a_missing_part_is_dropped_whole_and_stray_parts_go() {
+    let mut store = Fake::default();
+    let t = T0;
+    {
+        let mut p = Page::load(&mut store, "page-1", &[], None, t);
+        p.start(session_cfg(), t);
+        p.events(&[ev(4, t, None), ev(2, t, None)], t);
+        for k in 1..=4u64 {
+            let now = t + k * 250;
+            p.events(&[noisy(now, 2_000, k)], now);
+            p.tick(now + 1);
+        }
+    }
+    let part = store
+        .0
+        .keys()
+        .find(|k| k.ends_with("/p1"))
+        .cloned()
+        .expect("a second part");
+    store.0.remove(&part);
+    store.0.insert("0123/s00007/p0".into(), vec![1, 2, 3]);
+    let mut p = Page::load(&mut store, "page-2", &[], None, t + 20_000);
+    let out = p.start(session_cfg(), t + 20_000);
+    assert_eq!(
+        owned(before_started(&out))
+            .iter()
+            .map(|s| s.segment_id)
+            .collect::<Vec<_>>(),
+        vec![0],
+        "the finished segment, and nothing half read"
+    );
+    assert!(
+        p.store
+            .0
+            .keys()
+            .all(|k| !k.contains("/s00001") && !k.starts_with("0123/")),
+        "{:?}",
+        p.store.0.keys()
     );
 }

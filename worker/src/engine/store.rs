@@ -12,6 +12,13 @@
 //!   [`Limits::store_interval_ms`], at once while hidden), deleted when the
 //!   ring drops them or the replay leaves buffer mode.
 //!
+//! A unit that grows at its end while it is kept (the open segment's
+//! streamed bytes, a generation's flushed piece) is stored in parts
+//! ([`Store::put_grown`], the format in `unit.rs`): each write adds the new
+//! bytes as a record of their own and rewrites a small head record, so keeping
+//! a segment of S bytes costs about S bytes of writes instead of S times the
+//! number of partials. Start-up reassembles such a unit before reading it.
+//!
 //! Bounded by [`Limits::store_max_bytes`] and [`Limits::store_max_age_ms`]:
 //! the oldest units go first, counted in `stats`. Units written by a page load
 //! that is still running (its owner id is in `live`: another tab) are never
@@ -27,7 +34,10 @@ use super::output::{Kind, Output, Segment};
 use super::phase::Phase;
 use super::record::Piece;
 use super::replay::Engine;
-use super::unit::{generation, header, seg_key, segment, Fields, FINISHED, GENERATION, OPEN, R, W};
+use super::unit::{
+    assemble, generation, header, in_parts, is_part, part_key, seg_key, segment, Fields, FINISHED,
+    GENERATION, OPEN, PARTS, R, W,
+};
 use crate::prelude::*;
 
 /// A request to the persistent store.
@@ -38,12 +48,19 @@ pub enum StoreOp {
     Clear,
 }
 
-/// A stored unit: key, when first written, size.
+/// A stored unit: key, when first written, size; for a unit kept in parts,
+/// how many part records it has and how many body bytes they hold.
 struct Unit {
     key: String,
     at: u64,
     bytes: u64,
+    parts: u32,
+    body: u64,
 }
+
+/// Part records a unit may have before its body is written again as one
+/// (so that a long-lived generation does not become thousands of records).
+const MAX_PARTS: u32 = 64;
 
 /// A unit of an earlier page load: key, kind, when first written, and the
 /// record after its owner (rewritten with this load's owner when taken over).
@@ -100,14 +117,28 @@ impl Store {
             skip: 0,
             dropped: 0,
         };
+        // Part records belong to the unit whose key they extend: taken out
+        // first, put back into their units, and deleted where none is left.
+        let (parts, records): (Vec<_>, Vec<_>) = records.into_iter().partition(|(k, _)| is_part(k));
+        let mut parts: Vec<(String, Vec<u8>)> = parts;
         for (key, v) in records {
-            let Some((tag, owner, rest)) = header(&v) else {
+            // A unit that cannot be read whole goes whole: its record and its parts.
+            let (v, n, body) = match in_parts(&v) {
+                Some(h) => match assemble(&key, &h, &mut parts) {
+                    Some(whole) => (Some(whole), h.parts, h.body),
+                    None => (None, h.parts, 0),
+                },
+                None => (Some(v), 0, 0),
+            };
+            let Some((tag, owner, rest)) = v.as_deref().and_then(header) else {
+                st.drop_parts(&key, 0, n);
                 st.ops.push(StoreOp::Delete(key));
                 continue;
             };
             let at = R(rest).n().unwrap_or(0);
             let alive = live.contains(&owner);
             if !alive && now >= at.saturating_add(l.store_max_age_ms) {
+                st.drop_parts(&key, 0, n);
                 st.ops.push(StoreOp::Delete(key));
                 st.dropped += 1;
                 continue;
@@ -115,12 +146,16 @@ impl Store {
             st.units.push(Unit {
                 key: key.clone(),
                 at,
-                bytes: v.len() as u64,
+                bytes: v.as_ref().map_or(0, Vec::len) as u64,
+                parts: n,
+                body,
             });
             if !alive {
                 st.earlier.push((key, tag, at, rest.to_vec()));
             }
         }
+        st.ops
+            .extend(parts.into_iter().map(|p| StoreOp::Delete(p.0)));
         st.enforce(l);
         st
     }
@@ -138,29 +173,91 @@ impl Store {
     /// Deletes a unit if it is stored.
     fn delete(&mut self, key: &str) {
         if let Some(i) = self.units.iter().position(|u| u.key == key) {
-            self.units.remove(i);
+            let u = self.units.remove(i);
             self.ops.push(StoreOp::Delete(key.to_string()));
+            self.drop_parts(key, 0, u.parts);
             self.earlier.retain(|e| e.0 != key);
             self.gens.retain(|g| g.1 != key);
         }
     }
 
-    /// Writes a unit (its first-written time kept).
-    fn put(&mut self, key: &str, record: impl FnOnce(u64) -> Vec<u8>, now: u64) {
-        let i = match self.units.iter().position(|u| u.key == key) {
+    /// Deletes part records `from..to` of the unit `key`.
+    fn drop_parts(&mut self, key: &str, from: u32, to: u32) {
+        self.ops
+            .extend((from..to).map(|k| StoreOp::Delete(part_key(key, k))));
+    }
+
+    /// The unit `key` (added, first written `now`, if it is new).
+    fn unit(&mut self, key: &str, now: u64) -> usize {
+        match self.units.iter().position(|u| u.key == key) {
             Some(i) => i,
             None => {
                 self.units.push(Unit {
                     key: key.to_string(),
                     at: now,
                     bytes: 0,
+                    parts: 0,
+                    body: 0,
                 });
                 self.units.len() - 1
             }
-        };
+        }
+    }
+
+    /// Writes a unit whole (its first-written time kept; parts it had go).
+    fn put(&mut self, key: &str, record: impl FnOnce(u64) -> Vec<u8>, now: u64) {
+        let i = self.unit(key, now);
         let v = record(self.units[i].at);
+        let parts = core::mem::take(&mut self.units[i].parts);
         self.units[i].bytes = v.len() as u64;
+        self.units[i].body = 0;
         self.ops.push(StoreOp::Put(key.to_string(), v));
+        self.drop_parts(key, 0, parts);
+    }
+
+    /// Writes a unit whose record is `head(at) + body + tail`, where `body`
+    /// only grows at its end while `key` is kept: only the bytes past what is
+    /// stored go out, as a new part record, and the head record (`head`,
+    /// `tail`, the number of parts) is rewritten. After [`MAX_PARTS`] parts, or
+    /// if `body` is shorter than what is stored, the body is written again as
+    /// one part.
+    fn put_grown(
+        &mut self,
+        key: &str,
+        head: impl FnOnce(u64) -> Vec<u8>,
+        body: &[u8],
+        tail: &[u8],
+        now: u64,
+    ) {
+        let i = self.unit(key, now);
+        let (had, stored) = (self.units[i].parts, self.units[i].body);
+        let whole = had == 0 || had >= MAX_PARTS || (body.len() as u64) < stored;
+        // Whole: one part holding the body. Otherwise the bytes past the stored ones, if any, as one part more.
+        let (from, parts) = match usize::try_from(stored) {
+            Ok(from) if !whole && from == body.len() => (from, had),
+            Ok(from) if !whole => (from, had + 1),
+            _ => (0, 1),
+        };
+        let mut w = W::default();
+        w.n(PARTS)
+            .b(&head(self.units[i].at))
+            .b(tail)
+            .n(u64::from(parts))
+            .n(body.len() as u64);
+        let u = &mut self.units[i];
+        u.parts = parts;
+        u.body = body.len() as u64;
+        u.bytes = (w.0.len() + body.len()) as u64;
+        if parts > had || whole {
+            self.ops.push(StoreOp::Put(
+                part_key(key, parts - 1),
+                body[from..].to_vec(),
+            ));
+        }
+        self.ops.push(StoreOp::Put(key.to_string(), w.0));
+        if whole {
+            self.drop_parts(key, 1, had);
+        }
     }
 
     /// Drops the oldest units while over the byte cap (never the last one).
@@ -298,9 +395,12 @@ impl Store {
                     let key = seg_key(&e.id, *segment_id);
                     let owner = self.owner.clone();
                     let body = &open.piece.bytes[..r.sent_len.min(open.piece.bytes.len())];
-                    self.put(
+                    // The streamed bytes only grow while the segment is open.
+                    self.put_grown(
                         &key,
-                        |at| f.record(OPEN, &owner, at, &[head, body, tail]),
+                        |at| f.record(OPEN, &owner, at, &[head]),
+                        body,
+                        tail,
                         now,
                     );
                 }
@@ -378,7 +478,8 @@ impl Store {
             self.gens[i].2 = g.piece.bytes.len();
             let key = self.gens[i].1.clone();
             let owner = self.owner.clone();
-            self.put(
+            // A generation's piece only grows (flushed, never recompressed) while it is in the ring.
+            self.put_grown(
                 &key,
                 |at| {
                     let (adler, raw_len) = g.piece.text_sum();
@@ -399,9 +500,10 @@ impl Store {
                     for u in &m.urls {
                         w.b(u.0.as_bytes());
                     }
-                    w.0.extend_from_slice(&g.piece.bytes);
                     w.0
                 },
+                &g.piece.bytes,
+                &[],
                 now,
             );
         }

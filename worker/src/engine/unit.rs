@@ -1,6 +1,10 @@
 //! The record format of what the store keeps (`store.rs` decides what and when): unsigned LEB128 numbers and
 //! length-prefixed bytes; a record starts with its kind, owner (the page load that wrote it) and first-written
 //! time, then a segment's fields and body, or a buffer generation's piece.
+//!
+//! A record kept in parts (a unit that grows at its end, `Store::put_grown`) is a head record under the unit's
+//! key, `PARTS, b(head), b(tail), parts, body length`, and part records under `{key}/p{k}` (k = 0, 1, …) holding
+//! the body's bytes; the record they stand for is `head + part 0 + … + part n-1 + tail`.
 
 use super::json::{push_u64, RawJson};
 use super::output::{Kind, ReplayType, Segment};
@@ -11,6 +15,8 @@ use crate::prelude::*;
 pub(super) const FINISHED: u64 = 1;
 pub(super) const OPEN: u64 = 2;
 pub(super) const GENERATION: u64 = 3;
+/// A head record of a record kept in parts (never the kind of a reassembled record).
+pub(super) const PARTS: u64 = 4;
 
 /// Record encoder: unsigned LEB128 numbers and length-prefixed bytes.
 #[derive(Default)]
@@ -80,6 +86,70 @@ pub(super) fn seg_key(replay: &str, seg: u16) -> String {
     push_u64(&mut k, 100_000 + u64::from(seg));
     k.remove(replay.len() + 2);
     String::from_utf8(k).unwrap_or_default()
+}
+
+/// The key of part `k` of the unit `key`: `{key}/p{k}` (unit keys have one `/`, part keys two).
+pub(super) fn part_key(key: &str, k: u32) -> String {
+    let mut v = Vec::with_capacity(key.len() + 8);
+    v.extend_from_slice(key.as_bytes());
+    v.extend_from_slice(b"/p");
+    push_u64(&mut v, u64::from(k));
+    String::from_utf8(v).unwrap_or_default()
+}
+
+/// Whether `key` is a part key (`{unit key}/p{digits}`).
+pub(super) fn is_part(key: &str) -> bool {
+    // Char patterns only: a string pattern would bring the substring searcher into the module.
+    key.rsplit_once('/').is_some_and(|(unit, p)| {
+        unit.contains('/')
+            && p.strip_prefix('p')
+                .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A head record's contents.
+pub(super) struct Parts<'a> {
+    head: &'a [u8],
+    tail: &'a [u8],
+    pub(super) parts: u32,
+    pub(super) body: u64,
+}
+
+/// `v` as a head record, if it is one.
+pub(super) fn in_parts(v: &[u8]) -> Option<Parts<'_>> {
+    let mut r = R(v);
+    if r.n()? != PARTS {
+        return None;
+    }
+    let (head, tail) = (r.b()?, r.b()?);
+    Some(Parts {
+        head,
+        tail,
+        parts: u32::try_from(r.n()?).ok()?,
+        body: r.n()?,
+    })
+}
+
+/// The record `h` stands for, its parts taken out of `parts` (by part key); `None` if one is missing or the
+/// body's length is not the one written (a unit that cannot be read whole is dropped whole).
+pub(super) fn assemble(
+    key: &str,
+    h: &Parts,
+    parts: &mut Vec<(String, Vec<u8>)>,
+) -> Option<Vec<u8>> {
+    let mut whole = h.head.to_vec();
+    let mut ok = true;
+    for k in 0..h.parts {
+        let name = part_key(key, k);
+        match parts.iter().position(|p| p.0 == name) {
+            Some(i) => whole.extend_from_slice(&parts.swap_remove(i).1),
+            None => ok = false,
+        }
+    }
+    (ok && (whole.len() - h.head.len()) as u64 == h.body).then(|| {
+        whole.extend_from_slice(h.tail);
+        whole
+    })
 }
 
 /// The fields of a segment record (borrowed from a segment or a partial).
