@@ -96,8 +96,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store as read at start-up: `records` are (key, value) pairs,
-    /// `owner` this page load's id, `live` the ids of page loads still running.
+    /// The store as read at start-up: `records` are (key, value) pairs in key
+    /// order (as IndexedDB's `getAll` gives them), `owner` this page load's id,
+    /// `live` the ids of page loads still running.
     pub fn load(
         owner: String,
         live: &[String],
@@ -120,7 +121,8 @@ impl Store {
         // Part records belong to the unit whose key they extend: taken out
         // first, put back into their units, and deleted where none is left.
         let (parts, records): (Vec<_>, Vec<_>) = records.into_iter().partition(|(k, _)| is_part(k));
-        let mut parts: Vec<(String, Vec<u8>)> = parts;
+        let mut parts: Vec<(String, Option<Vec<u8>>)> =
+            parts.into_iter().map(|(k, v)| (k, Some(v))).collect();
         for (key, v) in records {
             // A unit that cannot be read whole goes whole: its record and its parts.
             let (v, n, body) = match in_parts(&v) {
@@ -154,8 +156,12 @@ impl Store {
                 st.earlier.push((key, tag, at, rest.to_vec()));
             }
         }
-        st.ops
-            .extend(parts.into_iter().map(|p| StoreOp::Delete(p.0)));
+        st.ops.extend(
+            parts
+                .into_iter()
+                .filter(|p| p.1.is_some())
+                .map(|p| StoreOp::Delete(p.0)),
+        );
         st.enforce(l);
         st
     }

@@ -130,19 +130,24 @@ pub(super) fn in_parts(v: &[u8]) -> Option<Parts<'_>> {
     })
 }
 
-/// The record `h` stands for, its parts taken out of `parts` (by part key); `None` if one is missing or the
-/// body's length is not the one written (a unit that cannot be read whole is dropped whole).
+/// The record `h` stands for, its parts taken out of `parts` (part key → bytes, in key order, as the store's
+/// records come: found by binary search, so start-up stays fast with thousands of parts); `None` if one is
+/// missing or the body's length is not the one written (a unit that cannot be read whole is dropped whole).
 pub(super) fn assemble(
     key: &str,
     h: &Parts,
-    parts: &mut Vec<(String, Vec<u8>)>,
+    parts: &mut [(String, Option<Vec<u8>>)],
 ) -> Option<Vec<u8>> {
     let mut whole = h.head.to_vec();
     let mut ok = true;
     for k in 0..h.parts {
         let name = part_key(key, k);
-        match parts.iter().position(|p| p.0 == name) {
-            Some(i) => whole.extend_from_slice(&parts.swap_remove(i).1),
+        let part = parts
+            .binary_search_by(|p| p.0.as_str().cmp(&name))
+            .ok()
+            .and_then(|i| parts[i].1.take());
+        match part {
+            Some(p) => whole.extend_from_slice(&p),
             None => ok = false,
         }
     }
