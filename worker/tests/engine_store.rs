@@ -108,6 +108,27 @@ impl<'a> Page<'a> {
     fn events(&mut self, evs: &[String], now: u64) -> Vec<Output> {
         self.call(msg("events", &[("json", Value::Str(batch(evs)))]), now)
     }
+    /// Starts a buffer-mode replay with `cfg` at `now`, records a checkout and a click (added to `all`), then a
+    /// sampled error: the segments that sends.
+    fn error_after_checkout(
+        &mut self,
+        cfg: Value,
+        now: u64,
+        all: &mut Vec<String>,
+    ) -> Vec<Segment> {
+        self.start(cfg, now);
+        let evs = vec![ev(4, now, None), click(now + 1)];
+        all.extend(evs.clone());
+        self.events(&evs, now + 1);
+        let err = msg(
+            "error",
+            &[
+                ("sampled", Value::Bool(true)),
+                ("eventId", Value::str("e1")),
+            ],
+        );
+        owned(&self.call(err, now + 2))
+    }
     fn sent(&mut self, s: &Segment, now: u64) {
         let out = self.call(
             msg(
@@ -434,21 +455,7 @@ fn buffer_history_of_three_page_loads_goes_into_segment_zero() {
     }
     let at = t + 6_000;
     let mut p = Page::load(&mut store, "page-3", &[], session, at);
-    p.start(buffer_cfg(6_000.0), at);
-    let evs = vec![ev(4, at, None), click(at + 1)];
-    all.extend(evs.clone());
-    p.events(&evs, at + 1);
-    let out = p.call(
-        msg(
-            "error",
-            &[
-                ("sampled", Value::Bool(true)),
-                ("eventId", Value::str("e1")),
-            ],
-        ),
-        at + 2,
-    );
-    let segs = owned(&out);
+    let segs = p.error_after_checkout(buffer_cfg(6_000.0), at, &mut all);
     assert_eq!(segs[0].segment_id, 0);
     let texts: Vec<String> = segs
         .iter()
@@ -738,21 +745,8 @@ fn a_long_buffer_generation_is_kept_in_at_most_64_parts_and_restored_whole() {
     };
     let at = t + 82_000;
     let mut p = Page::load(&mut store, "page-2", &[], session, at);
-    p.start(buffer_cfg(600_000.0), at);
-    let evs = vec![ev(4, at, None), click(at + 1)];
-    all.extend(evs.clone());
-    p.events(&evs, at + 1);
-    let out = p.call(
-        msg(
-            "error",
-            &[
-                ("sampled", Value::Bool(true)),
-                ("eventId", Value::str("e1")),
-            ],
-        ),
-        at + 2,
-    );
-    let texts: Vec<String> = owned(&out)
+    let texts: Vec<String> = p
+        .error_after_checkout(buffer_cfg(600_000.0), at, &mut all)
         .iter()
         .flat_map(|s| split_recording(&recording(s)))
         .collect();
