@@ -227,6 +227,30 @@ for (const engine of ENGINES) describe(engine.name, () => {
     assert.ok(segs.slice(firstAfter).some((s) => s.events.some((e) => e.type === 4)), 'the reloaded page starts with a checkout in the continued replay');
   });
 
+  test('a segment over 256 KiB (handed to fetch as a Blob) arrives whole and parses strictly', async () => {
+    const { page, seen, replayId } = await openEngine({ session: '1' });
+    await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');
+    // 600,000 letters that deflate to about 350 KB: a segment well over the 256 KiB above which host-js sends a Blob.
+    const text = await page.evaluate(() => {
+      let x = 12345;
+      const c = [];
+      for (let i = 0; i < 600000; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
+        c.push(97 + ((x >> 16) % 26));
+      }
+      const p = document.createElement('p');
+      p.textContent = new TextDecoder().decode(new Uint8Array(c));
+      document.body.append(p);
+      return p.textContent;
+    });
+    const withText = () => segmentsOf(replayId).find((g) => JSON.stringify(g.events).includes(text));
+    await srv.waitFor(withText, TIMEOUT, 'the segment holding the text');
+    assert.ok(srv.ingestLog.some((r) => r.bytes > 262144 && r.status === 200), `an envelope over 256 KiB was received (${srv.ingestLog.map((r) => r.bytes).join(', ')})`);
+    await assertClean(page, seen);
+    await page.close();
+    assertConsecutive(segmentsOf(replayId));
+  });
+
   test('leaving the page delivers the open segment at once, without waiting for the worker', async (t) => {
     const { page, seen, replayId } = await openEngine({ session: '1' });
     await srv.waitFor(() => segmentsOf(replayId).length >= 1, TIMEOUT, 'segment 0');

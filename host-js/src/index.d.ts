@@ -91,7 +91,7 @@ export interface Replay {
 export interface PageScope extends Scope {
   fetch(
     url: string,
-    init: { method: string; body: Uint8Array<ArrayBuffer>; keepalive: boolean },
+    init: { method: string; body: Uint8Array<ArrayBuffer> | Blob; keepalive: boolean },
   ): Promise<{ ok: boolean; status: number; headers?: { get(name: string): string | null } }>;
   navigator: { onLine?: boolean };
   document: {
