@@ -14,7 +14,7 @@
 // The variant is made from the built file by this script (the module extracted from the file, the compile call
 // replaced); it is a measurement, not a shipped build. Figures go to bench/README.md.
 //
-//   node bench/codecache.mjs [--files d2,d4] [--loads 4]
+//   node bench/codecache.mjs [--files d2,d4] [--loads 4] [--linger 3000]
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -23,15 +23,14 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../tests/lib/browser.mjs';
-import { machineInfo, corpusFiles } from './lib/report.mjs';
+import { machineInfo, corpusFiles, cli } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
-const loads = Number(opt('--loads', 4));
-const linger = Number(opt('--linger', 3000));
+const { opt } = cli(process.argv.slice(2));
+const loads = Number(opt('loads', 4));
+const linger = Number(opt('linger', 3000));
 const corpusDir = path.join(root, 'tests/corpus');
-const files = corpusFiles(corpusDir, opt('--files', 'd2,d4'));
+const files = corpusFiles(corpusDir, opt('files', 'd2,d4'));
 
 const shipped = fs.readFileSync(path.join(root, 'dist/ringflate-worker.js'), 'utf8');
 const packed = /atob\((["'])([A-Za-z0-9+/=]{1000,})\1\)/.exec(shipped);

@@ -17,20 +17,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './lib/server.mjs';
 import { launchBrowser } from '../tests/lib/browser.mjs';
-import { machineInfo } from './lib/report.mjs';
+import { machineInfo, cli, corpusFiles } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
-const reps = Number(opt('--reps', 3));
-const min = Number(opt('--min', 1e6));
+const { opt } = cli(process.argv.slice(2));
+const reps = Number(opt('reps', 3));
+const min = Number(opt('min', 1e6));
 const corpusDir = path.join(root, 'tests/corpus');
-const wanted = opt('--files', 'd1').split(',');
-const files = fs
-  .readdirSync(corpusDir)
-  .filter((f) => f.endsWith('.ndjson.gz') && wanted.some((w) => f.startsWith(w + '-')))
-  .map((f) => f.replace(/\.ndjson\.gz$/, ''));
-if (!files.length) throw new Error(`no corpus file matches --files ${wanted.join(',')}`);
+const files = corpusFiles(corpusDir, opt('files', 'd1'));
 
 const srv = await startServer({ root, corpusDir });
 const workerUrl = srv.addWorker('/w/ringflate.js', fs.readFileSync(path.join(root, 'dist/ringflate-worker.js')), { wasm: true });

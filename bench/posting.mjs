@@ -20,13 +20,13 @@ import { startServer } from './lib/server.mjs';
 import { launchBrowser } from '../tests/lib/browser.mjs';
 import { cli, corpusFiles, machineInfo } from './lib/report.mjs';
 import { loadEvents } from './wasm-node.mjs';
+import { median } from './lib/browser-bench.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { opt } = cli(process.argv.slice(2));
 const reps = Number(opt('reps', 5));
 const corpusDir = path.join(root, 'tests/corpus');
 const files = corpusFiles(corpusDir, opt('files', 'd1,d2,d4'));
-const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
 const rows = [];
 for (const file of files) {
@@ -44,7 +44,7 @@ for (const file of files) {
   rows.push({ file, node: { stringify: median(json), serialize: median(ser) } });
 }
 
-let fetches = [];
+let fetches;
 const srv = await startServer({ root, corpusDir });
 const sink = srv.addWorker('/w/sink.js', 'onmessage = ({ data }) => postMessage(data.json ? data.json.length : data.bytes.byteLength);');
 const browser = await launchBrowser();
@@ -104,11 +104,11 @@ try {
           }
         }
         w.terminate();
-        const med = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
-        return { batches: batches.length, string: med(out.string), encode: med(out.encode), encodeInto: med(out.encodeInto), stringify: med(out.stringify) };
+        return { batches: batches.length, ...out };
       },
       { file: row.file, sink, reps },
     );
+    for (const k of ['string', 'encode', 'encodeInto', 'stringify']) row.page[k] = median(row.page[k]);
   }
   fetches = await page.evaluate(async (reps) => {
     const out = [];
@@ -123,11 +123,11 @@ try {
           await p;
         }
       }
-      const med = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
-      out.push({ size, bytes: med(t.bytes), blob: med(t.blob) });
+      out.push({ size, ...t });
     }
     return out;
   }, reps);
+  for (const f of fetches) (f.bytes = median(f.bytes)), (f.blob = median(f.blob));
 } finally {
   await browser.close();
   await srv.close();

@@ -11,6 +11,10 @@ export { createEngine, VERSION };
 // requests (packages/browser/src/transports/fetch.ts in getsentry/sentry-javascript).
 const KEEPALIVE_BYTES = 65536;
 const KEEPALIVE_COUNT = 15;
+// A body over this goes to fetch as a Blob: Chromium's fetch copies a byte body on the calling thread at about
+// 80 MB/s (a 2 MB buffer segment: ~24 ms of the page's time), a Blob in 3–4 ms whatever its size, which below
+// this is slower than the copy (bench/README.md, "Handing events to the worker").
+const BLOB_BYTES = 262144;
 const ACTIVITY = ['pointerdown', 'keydown', 'scroll', 'touchstart'];
 
 /**
@@ -84,11 +88,8 @@ export function startReplay(options, scope = /** @type {any} */ (globalThis)) {
     };
     // Backoff for failures without a rate limit: 1, 2, 4 … 30 s.
     const backoff = () => Math.min(1000 << tries++, 30000);
-    // A body over 256 KiB goes as a Blob: Chromium's fetch copies a byte body on the calling thread at about
-    // 80 MB/s (a 2 MB buffer segment: ~24 ms of the page's time), a Blob in 3–4 ms whatever its size, which below
-    // that is slower than the copy (bench/README.md, "Handing events to the worker").
     const p = seg.url
-      ? scope.fetch(seg.url, { method: 'POST', body: n > 262144 ? new Blob([seg.body]) : seg.body, keepalive }).then((r) => {
+      ? scope.fetch(seg.url, { method: 'POST', body: n > BLOB_BYTES ? new Blob([seg.body]) : seg.body, keepalive }).then((r) => {
           const wait = verdict(r);
           limited = wait > 0;
           if (r.ok) return (hold = wait), 0;

@@ -87,10 +87,7 @@ fn dropping_old_history_keeps_a_checkout_first_even_with_split_points() {
         first[0].starts_with("{\"type\":4"),
         "segment 0 starts at a checkout"
     );
-    let texts: Vec<String> = segs
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&segs);
     assert_eq!(
         texts.len(),
         2 + 6,
@@ -110,10 +107,7 @@ fn dropping_old_history_keeps_a_checkout_first_even_with_split_points() {
         }
     }
     let out = e.error(None, true, T0 + 5_000);
-    let texts: Vec<String> = segments(&out)
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&segments(&out));
     assert!(
         texts[0].starts_with("{\"type\":4"),
         "what is kept starts at a checkout"

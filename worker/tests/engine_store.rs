@@ -223,10 +223,7 @@ fn unsent_segments_and_the_open_one_arrive_first_on_the_next_load_exactly_once()
     for (a, b) in first.iter().zip(&handed) {
         assert_eq!(a, b, "byte for byte the segment handed over before");
     }
-    let texts: Vec<String> = handed
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&handed);
     assert_eq!(texts, all, "every event once, in order");
     assert_eq!(handed[3].event_count, 2);
     assert_eq!((handed[3].start, handed[3].end), (t + 40_000, t + 40_001));
@@ -457,10 +454,7 @@ fn buffer_history_of_three_page_loads_goes_into_segment_zero() {
     let mut p = Page::load(&mut store, "page-3", &[], session, at);
     let segs = p.error_after_checkout(buffer_cfg(6_000.0), at, &mut all);
     assert_eq!(segs[0].segment_id, 0);
-    let texts: Vec<String> = segs
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&segs);
     assert_eq!(
         texts, all,
         "history from all four loads, every event once, in order"
@@ -506,10 +500,7 @@ fn buffer_history_older_than_the_window_is_let_go() {
         "the old generation is dropped from storage when the ring drops it"
     );
     let out = p.call(msg("error", &[("sampled", Value::Bool(true))]), at + 2);
-    let texts: Vec<String> = owned(&out)
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&owned(&out));
     let mut kept = vec![ev(4, t + 1_000, None), click(t + 1_001)];
     kept.extend(evs);
     assert_eq!(
@@ -690,10 +681,7 @@ fn a_growing_open_segment_is_written_once_in_parts_and_handed_over_whole() {
         handed.iter().map(|s| s.segment_id).collect::<Vec<_>>(),
         vec![0, 1]
     );
-    let texts: Vec<String> = handed
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&handed);
     assert_eq!(texts, all, "every event once, in order");
     // Taken over: one record again (this load's); sent: nothing left.
     assert_eq!(records_of(p.store, &key).0, 1);
@@ -745,11 +733,7 @@ fn a_long_buffer_generation_is_kept_in_at_most_64_parts_and_restored_whole() {
     };
     let at = t + 82_000;
     let mut p = Page::load(&mut store, "page-2", &[], session, at);
-    let texts: Vec<String> = p
-        .error_after_checkout(buffer_cfg(600_000.0), at, &mut all)
-        .iter()
-        .flat_map(|s| split_recording(&recording(s)))
-        .collect();
+    let texts = recorded(&p.error_after_checkout(buffer_cfg(600_000.0), at, &mut all));
     assert_eq!(
         texts, all,
         "the generation read back from its parts, every event once, in order"

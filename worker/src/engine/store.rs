@@ -237,12 +237,14 @@ impl Store {
     ) {
         let i = self.unit(key, now);
         let (had, stored) = (self.units[i].parts, self.units[i].body);
+        // Whole: one part holding the body. Otherwise the bytes past the stored ones, if any, as one part more
+        // (`stored` is then at most `body.len()`).
         let whole = had == 0 || had >= MAX_PARTS || (body.len() as u64) < stored;
-        // Whole: one part holding the body. Otherwise the bytes past the stored ones, if any, as one part more.
-        let (from, parts) = match usize::try_from(stored) {
-            Ok(from) if !whole && from == body.len() => (from, had),
-            Ok(from) if !whole => (from, had + 1),
-            _ => (0, 1),
+        let from = if whole { 0 } else { stored as usize };
+        let parts = match (whole, from == body.len()) {
+            (true, _) => 1,
+            (false, true) => had,
+            (false, false) => had + 1,
         };
         let mut w = W::default();
         w.n(PARTS)

@@ -358,6 +358,13 @@ pub const BAD_DSNS: &[&str] = &[
     "https://@h/1",
 ];
 
+/// The event texts of the segments' recordings, in order.
+pub fn recorded<S: std::borrow::Borrow<Segment>>(segs: &[S]) -> Vec<String> {
+    segs.iter()
+        .flat_map(|s| split_recording(&recording(s.borrow())))
+        .collect()
+}
+
 /// Splits a recording `[e1,e2,…]` back into event texts (via the engine's own
 /// scanner is not allowed here: use the strict parser and re-slice).
 pub fn split_recording(rec: &[u8]) -> Vec<String> {
